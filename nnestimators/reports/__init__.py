@@ -1,0 +1,18 @@
+"""Cross-validated reports and training-history plots.
+
+>>> from nnestimators.reports import cross_validated_report, plot_history
+"""
+
+from .cross_validation import (
+    CrossValidatedReport,
+    FoldPredictions,
+    cross_validated_report,
+)
+from .figures import plot_history
+
+__all__ = [
+    "CrossValidatedReport",
+    "FoldPredictions",
+    "cross_validated_report",
+    "plot_history",
+]

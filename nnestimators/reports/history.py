@@ -1,0 +1,179 @@
+"""Finding the training history of an estimator, a Pipeline or a search."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+# Columns of a history frame that are bookkeeping, not curves to plot.
+_NON_CURVE_SUFFIXES = ("_best",)
+
+
+def final_step(estimator):
+    """Return the estimator that does the learning inside ``estimator``.
+
+    Unwraps fitted searches (``best_estimator_``), unfitted searches
+    (``estimator``), Pipelines (their last step) and
+    :class:`~sklearn.compose.TransformedTargetRegressor` (``regressor_``),
+    in any nesting.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An estimator, a Pipeline or a hyper-parameter search.
+
+    Returns
+    -------
+    estimator : estimator object
+        The innermost final estimator.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.linear_model import Ridge
+    >>> final_step(make_pipeline(StandardScaler(), Ridge()))
+    Ridge()
+    """
+    while True:
+        if isinstance(estimator, Pipeline):
+            estimator = estimator.steps[-1][1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        elif isinstance(estimator, TransformedTargetRegressor):
+            estimator = getattr(estimator, "regressor_", estimator.regressor)
+        elif hasattr(estimator, "param_grid") or hasattr(
+            estimator, "param_distributions"
+        ):
+            estimator = estimator.estimator
+        else:
+            return estimator
+
+
+def has_history(estimator):
+    """Whether the final step of ``estimator`` can record a training history.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An estimator, a Pipeline or a search.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> has_history(Ridge())
+    False
+    """
+    return hasattr(final_step(estimator), "history_frame")
+
+
+def history_of(estimator, caller="plot_history"):
+    """Return the history frame and best epoch of a fitted estimator.
+
+    Parameters
+    ----------
+    estimator : estimator object or pandas.DataFrame
+        A fitted nnestimators estimator, a Pipeline or search ending in one,
+        or a history DataFrame (then there is no best epoch).
+    caller : str, default="plot_history"
+        Name used in error messages.
+
+    Returns
+    -------
+    history : pandas.DataFrame
+        One row per epoch.
+    best_epoch : int or None
+        The estimator's ``best_epoch_``.
+
+    Raises
+    ------
+    ValueError
+        If the estimator records no history or is not fitted.
+    """
+    if isinstance(estimator, pd.DataFrame):
+        if estimator.empty:
+            raise ValueError(f"{caller} got an empty history DataFrame.")
+        return estimator, None
+    final = final_step(estimator)
+    name = type(final).__name__
+    if not hasattr(final, "history_frame"):
+        raise ValueError(
+            f"{name} records no training history; {caller} needs an "
+            "nnestimators estimator, a Pipeline ending in one, or a history "
+            "DataFrame."
+        )
+    not_fitted = ValueError(
+        f"This {name} instance is not fitted yet. Call 'fit' with appropriate "
+        f"arguments before using {caller}."
+    )
+    try:
+        check_is_fitted(final)
+        history = final.history_frame()
+    except (NotFittedError, AttributeError):
+        raise not_fitted from None
+    if history is None or len(history) == 0:
+        raise not_fitted
+    return history, getattr(final, "best_epoch_", None)
+
+
+def recorded_metrics(history):
+    """Names of the metrics recorded in a history frame, loss excluded.
+
+        A metric ``name`` is recorded when the frame has a numeric
+        ``valid_<name>`` or ``train_<name>`` column.
+
+        Parameters
+        ----------
+        history : pandas.DataFrame
+            A history frame.
+
+        Returns
+        -------
+        names : list of str
+            In column order, without duplicates.
+
+        Examples
+        --------
+        >>> import pandas as pd
+    from sklearn.compose import TransformedTargetRegressor
+        >>> frame = pd.DataFrame(columns=["epoch", "train_loss", "valid_loss",
+        ...                               "valid_accuracy", "lr"], dtype=float)
+        >>> recorded_metrics(frame)
+        ['accuracy']
+    """
+    names = []
+    for column in history.columns:
+        name = _curve_name(column)
+        if (
+            name
+            and name != "loss"
+            and name not in names
+            and not name.endswith(_NON_CURVE_SUFFIXES)
+            and is_numeric_dtype(history[column])
+            and not is_bool_dtype(history[column])
+        ):
+            names.append(name)
+    return names
+
+
+def _curve_name(column):
+    """``"accuracy"`` for ``"valid_accuracy"`` or ``"train_accuracy"``."""
+    for prefix in ("train_", "valid_"):
+        if isinstance(column, str) and column.startswith(prefix):
+            return column[len(prefix) :]
+    return None
+
+
+def epochs_of(history):
+    """The epoch numbers of a history frame (1, 2, ... without a column)."""
+    if "epoch" in history.columns:
+        return history["epoch"].to_numpy()
+    return pd.RangeIndex(1, len(history) + 1).to_numpy()

@@ -1,0 +1,1 @@
+"""Training control: validation metrics, monitoring, schedules, progress, errors."""

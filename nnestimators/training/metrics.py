@@ -1,0 +1,100 @@
+"""Per-epoch validation metrics from one forward pass.
+
+scikit-learn scorers ask an estimator for predictions. Here they ask a
+stand-in that answers from the outputs the validation pass already computed,
+so each epoch runs the validation data through the network once, whatever
+the number of metrics.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.metrics import get_scorer
+
+
+def make_scorers(metrics):
+    """Return ``{name: scorer}`` from scorer names, scorer callables or a dict.
+
+    Callables follow scikit-learn's scorer signature ``scorer(estimator, X, y)``
+    (wrap a metric function with ``sklearn.metrics.make_scorer``) and are named
+    after ``__name__``.
+    """
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    items = metrics.items() if isinstance(metrics, dict) else _named(metrics)
+    scorers = {}
+    for name, metric in items:
+        scorers[name] = get_scorer(metric) if isinstance(metric, str) else metric
+    return scorers
+
+
+def _named(metrics):
+    for metric in metrics:
+        if isinstance(metric, str):
+            yield metric, metric
+        elif callable(metric):
+            yield getattr(metric, "__name__", type(metric).__name__), metric
+        else:
+            raise ValueError(
+                f"metrics must hold scorer names or callables, got {metric!r}."
+            )
+
+
+class FrozenPredictions:
+    """An estimator stand-in whose prediction methods return stored outputs.
+
+    Parameters
+    ----------
+    tags : sklearn.utils.Tags
+        The real estimator's tags, so scorers treat it as a classifier or a
+        regressor.
+    classes : ndarray or None
+        Class codes ``0..k-1`` for classifiers; labels are scored as codes so
+        that binary metrics always take the second class as positive.
+    outputs : dict
+        Method name (``"predict"``, ``"predict_proba"``,
+        ``"decision_function"``) to its stored result.
+    """
+
+    def __init__(self, tags, classes, outputs):
+        self._tags = tags
+        self._outputs = outputs
+        if classes is not None:
+            self.classes_ = classes
+
+    def __sklearn_tags__(self):
+        return self._tags
+
+    def __getattr__(self, name):
+        outputs = self.__dict__.get("_outputs", {})
+        if name not in outputs:
+            raise AttributeError(name)
+
+        def stored(X=None):
+            return outputs[name]
+
+        # scikit-learn tells predict_proba from decision_function by __name__.
+        stored.__name__ = name
+        return stored
+
+
+def score_outputs(scorers, stand_in, y_true, sample_weight=None):
+    """Return ``{name: score}``; a metric that cannot be computed gives NaN."""
+    scores = {}
+    for name, scorer in scorers.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                score = scorer(stand_in, None, y_true, sample_weight=sample_weight)
+        except ValueError as exc:
+            warnings.warn(
+                f"Validation metric {name!r} could not be computed this epoch "
+                f"({exc}); recorded as NaN.",
+                UserWarning,
+                stacklevel=4,
+            )
+            score = np.nan
+        scores[name] = float(score)
+    return scores

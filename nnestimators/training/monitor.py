@@ -1,0 +1,61 @@
+"""Which epoch is best: the monitored value, its direction and patience."""
+
+import math
+
+# Recorded keys whose smaller values are better; everything else is a score.
+_LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse")
+
+
+def lower_is_better(key):
+    """Infer the direction of a history key: losses and errors go down."""
+    name = key.lower()
+    if "neg_" in name:
+        return False
+    return any(part in name for part in _LOWER_IS_BETTER)
+
+
+class Monitor:
+    """Track the best value of one history key across epochs.
+
+    Parameters
+    ----------
+    key : str
+        History key, e.g. ``"valid_loss"`` or ``"valid_roc_auc"``.
+    min_delta : float
+        Smallest change that counts as an improvement.
+    """
+
+    def __init__(self, key, min_delta=0.0):
+        self.key = key
+        self.min_delta = abs(min_delta)
+        self.lower_is_better = lower_is_better(key)
+        self.best_value = None
+        self.best_epoch = None
+        self.epochs_without_improvement = 0
+
+    @classmethod
+    def from_history(cls, history, key, min_delta=0.0):
+        """Rebuild the tracking state of a fit that is being continued."""
+        monitor = cls(key, min_delta)
+        for row in history:
+            if key in row:
+                monitor.update(row["epoch"], row[key])
+        return monitor
+
+    def update(self, epoch, value):
+        """Take this epoch's value and return whether it is a new best."""
+        value = float(value)
+        if math.isnan(value):
+            improved = False
+        elif self.best_value is None:
+            improved = True
+        elif self.lower_is_better:
+            improved = value < self.best_value - self.min_delta
+        else:
+            improved = value > self.best_value + self.min_delta
+        if improved:
+            self.best_value, self.best_epoch = value, epoch
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+        return improved
