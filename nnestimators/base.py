@@ -219,6 +219,7 @@ class NNEstimatorMixin:
         epochs,
         classes=None,
     ):
+        self._check_setup(validation_data)
         if reset:
             self.device_ = resolve_device(self.device)
         train, valid, metric_weights = self._prepare_data(
@@ -478,12 +479,13 @@ class NNEstimatorMixin:
         batch_size = self._batch_size(len(train))
         max_epochs = epochs or self._max_epochs(len(train), batch_size)
         monitor = Monitor.from_history(self.history_, self.monitor, self.min_delta)
-        self._check_monitor_available(monitor, valid)
+        if not hasattr(self, "best_epoch_"):
+            self.best_epoch_ = None
         scheduler = self._scheduler(monitor, max_epochs)
         scorers = make_scorers(self._metrics()) if valid is not None else {}
         order = torch.Generator().manual_seed(seed)
         best_state = None
-        epoch_kwargs = {"dataset_train": train, "dataset_valid": valid}
+        epoch_kwargs = self._callback_datasets(train, valid)
         final_epoch = len(self.history_) + max_epochs
 
         self.notify("on_train_begin", X=None, y=None)
@@ -609,11 +611,22 @@ class NNEstimatorMixin:
     def _validate_epoch(self, valid, scorers, metric_weights, fit_params):
         """One forward pass over the validation data: loss and every metric."""
         self._set_training(False)
+        hooks = self._batch_hooks()
         outputs, targets = [], []
         loss_sum = weight_sum = 0.0
         with torch.inference_mode():
             for Xb, yb, wb in valid.batches(self._predict_batch_size()):
+                if hooks:
+                    self.notify("on_batch_begin", batch=(Xb, yb), training=False)
                 y_pred = _first(self.infer(Xb, **fit_params))
+                if hooks:
+                    self.notify(
+                        "on_batch_end",
+                        batch=(Xb, yb),
+                        training=False,
+                        y_pred=y_pred,
+                        loss=None,
+                    )
                 batch_weight = wb.sum()
                 loss = self.get_loss(y_pred, yb, X=Xb, sample_weight=wb)
                 loss_sum += loss * batch_weight
@@ -645,19 +658,41 @@ class NNEstimatorMixin:
             self.best_epoch_ = epoch
         return improved
 
-    def _check_monitor_available(self, monitor, valid):
-        if (
-            monitor.key.startswith("valid_")
-            and valid is None
-            and self.patience is not None
-        ):
+    def _check_setup(self, validation_data):
+        """Parameter mistakes fail before any data is touched."""
+        self._check_routed_names()
+        has_validation = (
+            validation_data is not None
+            or self._validation_fraction() > 0
+            or self.train_split is not None
+        )
+        watches_validation = str(self.monitor).startswith("valid_")
+        if self.patience is not None and watches_validation and not has_validation:
             raise ValueError(
-                f"patience={self.patience} watches monitor={monitor.key!r}, which "
+                f"patience={self.patience} watches monitor={self.monitor!r}, which "
                 "needs validation data: set validation_fraction (e.g. 0.1), pass "
                 "fit(..., validation_data=(X_val, y_val)), or monitor='train_loss'."
             )
-        if not hasattr(self, "best_epoch_"):
-            self.best_epoch_ = None
+
+    def _check_routed_names(self):
+        # skorch checks these at initialize, after the data; the same words, earlier.
+        prefixes = sorted(
+            set(self.prefixes_) | {"module", "criterion", "optimizer"}, key=len
+        )[::-1]
+        for key in sorted(self._params_to_validate):
+            prefix = next((p for p in prefixes if key.startswith(p)), None)
+            if prefix is None:
+                raise ValueError(
+                    f"__init__() got unexpected argument(s) {key}. Either you made "
+                    "a typo, or it is not a parameter of "
+                    f"{type(self).__name__}."
+                )
+            if not key.startswith(prefix + "__"):
+                suffix = key[len(prefix) :].lstrip("_")
+                raise ValueError(
+                    f"Got an unexpected argument {key}, did you mean "
+                    f"{prefix}__{suffix}?"
+                )
 
     def _scheduler(self, monitor, max_epochs):
         if self.lr_schedule is None:
@@ -677,6 +712,16 @@ class NNEstimatorMixin:
 
     def _default_metrics(self):
         return []
+
+    def _callback_datasets(self, train, valid):
+        # skorch callbacks (EpochScoring, ...) read skorch datasets at epoch end;
+        # build them only when there are callbacks to read them.
+        if not getattr(self, "callbacks_", None):
+            return {"dataset_train": None, "dataset_valid": None}
+        return {
+            "dataset_train": train.as_dataset(),
+            "dataset_valid": None if valid is None else valid.as_dataset(),
+        }
 
     def _batch_hooks(self):
         """Whether any user callback acts per batch (else the loop skips notify)."""
@@ -721,6 +766,9 @@ class NNEstimatorMixin:
     def _raw_outputs(self, X):
         """Validated X through the network in bounded chunks; a CPU tensor."""
         check_is_fitted(self)
+        if is_dataset(X):  # skorch's general path (and its callbacks' caching)
+            outputs = self.forward_iter(X, device="cpu")
+            return torch.cat([_first(y).detach().float().cpu() for y in outputs])
         X = validation.check_X(self, X, reset=False)
         self._set_training(False)
         outputs = []

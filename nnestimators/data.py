@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import torch
+from skorch.dataset import Dataset
 from torch.utils.data import DataLoader
 
 # Prediction processes at most this many input values per forward call, which
@@ -75,6 +76,15 @@ class TensorBatches:
                 self._to_device(self.weights[rows]),
             )
 
+    def as_dataset(self):
+        """The same rows as a skorch ``Dataset``, for skorch's own callbacks."""
+        X, y = (
+            (self.X, self.y)
+            if self.rows is None
+            else (self.X[self.rows], self.y[self.rows])
+        )
+        return Dataset(X.cpu(), y.cpu())
+
     def _to_device(self, tensor):
         return tensor.to(self.device, non_blocking=True)
 
@@ -92,6 +102,10 @@ class DatasetBatches:
 
     def __len__(self):
         return len(self.dataset)
+
+    def as_dataset(self):
+        """The dataset itself, for skorch's own callbacks."""
+        return self.dataset
 
     def batches(self, batch_size, order=None):
         """Yield (X, y, weights) batches, in ``order`` (an index tensor) if given."""
