@@ -1,0 +1,74 @@
+"""The in-memory fast path: same batches as skorch's general path, no copies."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.dataset import Dataset
+
+import nnestimators.base as base
+from nnestimators import NNClassifier, NNRegressor
+from nnestimators.data import PREDICT_CHUNK_VALUES, TensorBatches, prediction_chunks
+
+
+@pytest.mark.parametrize("Estimator", [NNClassifier, NNRegressor])
+def test_fast_and_general_paths_give_identical_histories(iris, Estimator):
+    X, y = iris
+    params = dict(max_epochs=4, batch_size=16, random_state=0, module__dropout=0.2)
+    fast = Estimator(**params).fit(X, y)
+    if Estimator is NNRegressor:
+        target = y.astype(np.float32).reshape(-1, 1)
+    else:
+        target = y.astype(np.int64)
+    general = Estimator(**params).fit(Dataset(X, target), None)
+    np.testing.assert_array_equal(
+        fast.history_frame()["train_loss"], general.history_frame()["train_loss"]
+    )
+    np.testing.assert_array_equal(
+        np.ravel(fast.predict(X)), np.ravel(general.predict(X))
+    )
+
+
+def test_a_torch_dataset_trains_through_the_general_path(iris):
+    X, y = iris
+    data = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    model = NNClassifier(max_epochs=30, random_state=0).fit(data, None)
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+    assert model.score(X, y) > 0.8
+
+
+def test_float32_training_data_is_not_copied(monkeypatch, iris):
+    X, y = iris
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    built = []
+
+    class Recording(TensorBatches):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(base, "TensorBatches", Recording)
+    NNClassifier(max_epochs=1).fit(X, y)
+    assert built[0].X.data_ptr() == X.ctypes.data
+    # With a validation split, training rows are an index into the same memory.
+    built.clear()
+    NNClassifier(max_epochs=1, validation_fraction=0.2).fit(X, y)
+    train = next(batches for batches in built if batches.rows is not None)
+    assert train.X.data_ptr() == X.ctypes.data
+    assert len(train) == 120
+
+
+def test_prediction_runs_in_bounded_chunks():
+    X = np.zeros((10, 3, 64, 64), dtype=np.float32)
+    chunks = list(prediction_chunks(X, "cpu"))
+    assert sum(len(c) for c in chunks) == 10
+    X = np.zeros((300_000, 100), dtype=np.float32)
+    sizes = [c.numel() for c in prediction_chunks(X, "cpu")]
+    assert max(sizes) <= PREDICT_CHUNK_VALUES and sum(sizes) == X.size
+
+
+def test_prediction_needs_no_gradients_and_optimizer_is_fused(iris):
+    X, y = iris
+    model = NNClassifier(max_epochs=1).fit(X, y)
+    assert model._raw_outputs(X).requires_grad is False
+    defaults = model.optimizer_.defaults
+    assert defaults.get("fused") or defaults.get("foreach")

@@ -1,0 +1,239 @@
+"""Training control: monitoring, early stopping, best weights, schedules, errors."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+
+from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
+from nnestimators.training.divergence import TrainingDivergedError
+
+
+@pytest.fixture(scope="module")
+def overfitting():
+    """Few samples, many features, noisy labels: a wide net overfits fast."""
+    X, y = make_classification(
+        n_samples=160, n_features=60, n_informative=4, flip_y=0.25, random_state=0
+    )
+    return train_test_split(X.astype(np.float32), y, test_size=0.3, random_state=0)
+
+
+def _wide(**params):
+    base = dict(module__hidden_units=(256,), lr=1e-2, max_epochs=60, random_state=0)
+    return NNBinaryClassifier(**{**base, **params})
+
+
+def _bce(model, X, y):
+    logits = model.decision_function(X)
+    return float(np.mean(np.logaddexp(0.0, -logits * (2 * y - 1))))
+
+
+def test_training_stops_early_and_keeps_the_best_epoch(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    model = _wide(patience=5).fit(X_train, y_train, validation_data=(X_val, y_val))
+    history = model.history_frame()
+    assert len(history) < 60
+    best = history["valid_loss"].idxmin()
+    assert model.best_epoch_ == history["epoch"][best]
+    assert len(history) == model.best_epoch_ + 5
+    # The weights in place are the best epoch's: its validation loss again.
+    assert _bce(model, X_val, y_val) == pytest.approx(
+        history["valid_loss"][best], rel=1e-4
+    )
+
+
+def test_best_weights_are_restored_without_early_stopping(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    model = _wide(max_epochs=30).fit(X_train, y_train, validation_data=(X_val, y_val))
+    history = model.history_frame()
+    assert len(history) == 30 and model.best_epoch_ < 30
+    assert _bce(model, X_val, y_val) == pytest.approx(
+        history["valid_loss"].min(), rel=1e-4
+    )
+    last = _wide(max_epochs=30, restore_best_weights=False).fit(
+        X_train, y_train, validation_data=(X_val, y_val)
+    )
+    assert _bce(last, X_val, y_val) == pytest.approx(
+        history["valid_loss"].iloc[-1], rel=1e-4
+    )
+
+
+def test_monitor_a_score_is_maximised(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    model = _wide(
+        max_epochs=25, monitor="valid_roc_auc", metrics=["roc_auc", "f1", "accuracy"]
+    ).fit(X_train, y_train, validation_data=(X_val, y_val))
+    history = model.history_frame()
+    for column in ("valid_roc_auc", "valid_f1", "valid_accuracy", "lr", "dur"):
+        assert column in history
+    best = history["valid_roc_auc"].idxmax()
+    assert model.best_epoch_ == history["epoch"][best]
+    assert history["valid_roc_auc_best"].sum() >= 1
+
+
+def test_internal_validation_split_is_reproducible_and_auto_with_patience(cancer):
+    X, y = cancer
+    model = NNBinaryClassifier(max_epochs=40, patience=3, random_state=0).fit(X, y)
+    history = model.history_frame()
+    assert "valid_loss" in history and "valid_accuracy" in history
+    again = NNBinaryClassifier(max_epochs=40, patience=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(
+        history["valid_loss"], again.history_frame()["valid_loss"]
+    )
+
+
+def test_validation_metrics_and_loss_honour_sample_weight(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    weights = np.where(y_val == 1, 5.0, 0.0)
+    model = _wide(max_epochs=3, restore_best_weights=False).fit(
+        X_train, y_train, validation_data=(X_val, y_val, weights)
+    )
+    row = model.history_frame().iloc[-1]
+    # Only positive rows weigh: the loss is theirs alone, accuracy is recall.
+    pos = y_val == 1
+    assert row["valid_loss"] == pytest.approx(
+        _bce(model, X_val[pos], y_val[pos]), rel=1e-4
+    )
+    assert row["valid_accuracy"] == pytest.approx(model.predict(X_val[pos]).mean())
+
+
+def test_one_forward_pass_over_validation_data_per_epoch(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    calls = []
+
+    class Counting(torch.nn.Module):
+        def __init__(self, n_features, n_outputs):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_features, n_outputs)
+
+        def forward(self, X):
+            calls.append(self.training)
+            return self.linear(X)
+
+    NNBinaryClassifier(
+        module=Counting,
+        max_epochs=4,
+        batch_size=32,
+        metrics=["accuracy", "roc_auc", "f1", "precision", "recall"],
+    ).fit(X_train, y_train, validation_data=(X_val, y_val))
+    train_batches = -(-len(X_train) // 32)
+    assert calls.count(True) == 4 * train_batches
+    assert calls.count(False) == 4  # one validation batch per epoch, all metrics
+
+
+def test_nan_loss_stops_fit_with_a_clear_message(cancer):
+    X, y = cancer
+
+    class Breaking(torch.nn.Module):
+        def __init__(self, n_features, n_outputs):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_features, n_outputs)
+            self.calls = 0
+
+        def forward(self, X):
+            self.calls += 1
+            out = self.linear(X)
+            return out * float("nan") if self.calls > 7 else out
+
+    model = NNBinaryClassifier(module=Breaking, max_epochs=50, batch_size=100)
+    with pytest.raises(TrainingDivergedError) as caught:
+        model.fit(X, y)
+    message = str(caught.value)
+    assert "NaN or infinite at epoch 2, batch 2" in message
+    assert "lower learning rate" in message and "gradient_clip" in message
+    assert len(model.history_) == 2  # it stopped within the epoch it appeared in
+
+
+@pytest.mark.parametrize("Estimator", [NNClassifier, NNRegressor])
+def test_step_schedule_and_history_learning_rate(iris, Estimator):
+    X, y = iris
+    model = Estimator(
+        lr=0.1,
+        max_epochs=6,
+        lr_schedule="step",
+        lr_schedule__step_size=2,
+        lr_schedule__gamma=0.5,
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        model.history_frame()["lr"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    )
+
+
+def test_plateau_schedule_lowers_the_rate_when_validation_stalls(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    model = _wide(max_epochs=30, lr_schedule="plateau", lr_schedule__patience=1).fit(
+        X_train, y_train, validation_data=(X_val, y_val)
+    )
+    rates = model.history_frame()["lr"]
+    assert rates.iloc[-1] < rates.iloc[0]
+
+
+def test_gradient_clip_bounds_the_step(cancer):
+    X, y = cancer
+
+    def first_step(clip):
+        model = NNBinaryClassifier(
+            optimizer=torch.optim.SGD,
+            lr=1.0,
+            batch_size=-1,
+            max_epochs=1,
+            gradient_clip=clip,
+            random_state=0,
+            module__hidden_units=(),
+        )
+        # Same random_state, no epochs: the initial weights of the fit above.
+        before = NNBinaryClassifier(
+            module__hidden_units=(), max_epochs=0, random_state=0
+        ).fit(X, y)
+        start = torch.cat([p.flatten() for p in before.module_.parameters()])
+        model.fit(X, y)
+        end = torch.cat([p.flatten() for p in model.module_.parameters()])
+        return float((end - start).norm())
+
+    assert first_step(1e-3) == pytest.approx(1e-3, rel=1e-3)
+    assert first_step(None) > 1e-2
+
+
+def test_keyboard_interrupt_keeps_a_usable_model_with_best_weights(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history_) == 12:
+                raise KeyboardInterrupt
+
+    model = _wide(callbacks=[Interrupt()])
+    with pytest.warns(UserWarning, match="interrupted at epoch 12"):
+        model.fit(X_train, y_train, validation_data=(X_val, y_val))
+    history = model.history_frame()
+    assert len(history) == 12
+    assert _bce(model, X_val, y_val) == pytest.approx(
+        history["valid_loss"].min(), rel=1e-4
+    )
+
+
+def test_verbose_marks_improvements(overfitting, capsys):
+    X_train, X_val, y_train, y_val = overfitting
+    _wide(max_epochs=3, verbose=1).fit(X_train, y_train, validation_data=(X_val, y_val))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Epoch 1/3 - loss: ")
+    assert "val_loss: " in first and first.split("val_loss: ")[1].split()[1] == "*"
+    assert first.endswith("s")
+
+
+def test_history_frame_columns(cancer):
+    X, y = cancer
+    model = NNBinaryClassifier(
+        max_epochs=2, validation_fraction=0.2, metrics=["roc_auc"]
+    ).fit(X, y)
+    columns = set(model.history_frame().columns)
+    assert {
+        "epoch",
+        "train_loss",
+        "valid_loss",
+        "valid_roc_auc",
+        "lr",
+        "dur",
+    } <= columns
