@@ -803,8 +803,7 @@ class NNEstimatorMixin:
         # skorch maps saved tensors to state["device"]; point it at the device
         # actually used, which falls back to the CPU on a machine without it.
         requested = state.get("device")
-        if "device_" in state:
-            state["device"] = state["device_"]
+        state["device"] = state.get("device_", "cpu")  # unfitted: nothing to map
         super().__setstate__(state)
         if "device_" in state:
             object.__setattr__(self, "device_", str(self.device))

@@ -127,7 +127,9 @@ def test_negative_sample_weight(Estimator):
     X, y = _data()
     weights = np.ones(len(X))
     weights[0] = -1
-    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+    with pytest.raises(
+        ValueError, match="Negative values in data passed to `sample_weight`"
+    ):
         Estimator(max_epochs=1).fit(X, y, sample_weight=weights)
 
 
