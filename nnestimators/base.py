@@ -274,7 +274,10 @@ class NNEstimatorMixin:
         if sample_weight is not None:
             metric_weights = np.asarray(sample_weight, dtype=np.float64)[valid_rows]
         valid = TensorBatches(
-            X[valid_rows], targets[valid_rows], weights[valid_rows], self.device_
+            X[valid_rows],
+            targets[valid_rows],
+            None if weights is None else weights[valid_rows],
+            self.device_,
         )
         # Training rows are picked through an index: X itself is not copied.
         train = TensorBatches(X, targets, weights, self.device_, rows=train_rows)
@@ -286,7 +289,9 @@ class NNEstimatorMixin:
         )
         if not self._regression:
             validation.check_weighted_classes(self, targets, weights)
-        return weights
+        # Equal weights change nothing: the loop then skips weighting altogether,
+        # and sample_weight=None and all-ones give bit-identical fits.
+        return None if np.all(weights == weights[0]) else weights
 
     def _external_validation(self, validation_data):
         if not isinstance(validation_data, tuple | list) or len(
@@ -308,6 +313,7 @@ class NNEstimatorMixin:
         weights = validation.sample_weights(
             self, X_val, y_val, weight_val, getattr(self, "class_weight", None)
         )
+        weights = None if np.all(weights == weights[0]) else weights
         metric_weights = None if weight_val is None else np.asarray(weight_val, float)
         return TensorBatches(X_val, targets, weights, self.device_), metric_weights
 
@@ -452,6 +458,8 @@ class NNEstimatorMixin:
 
     def infer(self, x, **fit_params):
         """Run the module on one batch (on ``device_``)."""
+        if isinstance(x, torch.Tensor):  # batches are already on device_
+            return self.module_(x, **fit_params)
         x = to_tensor(x, device=self.device_)
         if isinstance(x, dict):
             return self.module_(**self._merge_x_and_fit_params(x, fit_params))
@@ -459,13 +467,15 @@ class NNEstimatorMixin:
 
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
         """Weighted mean of the per-sample losses of one batch."""
-        y_true = to_tensor(y_true, device=self.device_)
+        if not isinstance(y_true, torch.Tensor):
+            y_true = to_tensor(y_true, device=self.device_)
         if y_pred.shape != y_true.shape and y_pred.numel() == y_true.numel():
             y_pred = y_pred.reshape(y_true.shape)
         losses = self.criterion_(y_pred, y_true)
         if losses.dim() == 0:
             return losses
-        losses = losses.reshape(len(losses), -1).mean(dim=1)
+        if losses.dim() > 1:
+            losses = losses.reshape(len(losses), -1).mean(dim=1)
         if sample_weight is None:
             return losses.mean()
         total = sample_weight.sum().clamp_min(torch.finfo(losses.dtype).tiny)
@@ -545,7 +555,7 @@ class NNEstimatorMixin:
         hooks = self._batch_hooks()
         check_each_batch = torch.device(self.device_).type == "cpu"
         loss_sum = torch.zeros((), device=self.device_)
-        weight_sum = torch.zeros((), device=self.device_)
+        weight_sum = 0.0
         finite = torch.ones((), dtype=torch.bool, device=self.device_)
         bar = (
             batch_bar(-(-len(permutation) // batch_size), epoch, max_epochs)
@@ -558,8 +568,8 @@ class NNEstimatorMixin:
             if hooks:
                 self.notify("on_batch_begin", batch=(Xb, yb), training=True)
             loss, y_pred = self._train_step(Xb, yb, wb, hooks, fit_params)
-            batch_weight = wb.sum()
-            loss_sum += loss.detach() * batch_weight
+            batch_weight = len(yb) if wb is None else wb.sum()
+            loss_sum.add_(loss.detach() * batch_weight)
             weight_sum += batch_weight
             if check_each_batch:
                 if not math.isfinite(loss.item()):
@@ -580,7 +590,7 @@ class NNEstimatorMixin:
             bar.close()
         if not check_each_batch and not bool(finite):
             self._diverged(epoch, None)
-        return (loss_sum / weight_sum.clamp_min(1e-12)).item()
+        return float(loss_sum / weight_sum)
 
     def _train_step(self, Xb, yb, wb, hooks, fit_params):
         self.optimizer_.zero_grad(set_to_none=True)
@@ -627,7 +637,7 @@ class NNEstimatorMixin:
                         y_pred=y_pred,
                         loss=None,
                     )
-                batch_weight = wb.sum()
+                batch_weight = len(yb) if wb is None else wb.sum()
                 loss = self.get_loss(y_pred, yb, X=Xb, sample_weight=wb)
                 loss_sum += loss * batch_weight
                 weight_sum += batch_weight

@@ -36,8 +36,10 @@ class TensorBatches:
 
     Parameters
     ----------
-    X, y, weights : array-like or tensor
+    X, y : array-like or tensor
         Validated arrays of equal length.
+    weights : array-like, tensor or None
+        Per-sample loss weights; None when every sample weighs the same.
     device : str
         Where the tensors live. They stay on the CPU and batches are moved
         one by one when the data would take more than half the free memory
@@ -52,7 +54,7 @@ class TensorBatches:
         storage = self.device if _fits_on(self.device, X, y, weights) else "cpu"
         self.X = as_tensor(X, storage)
         self.y = as_tensor(y, storage)
-        self.weights = as_tensor(weights, storage)
+        self.weights = None if weights is None else as_tensor(weights, storage)
         self.rows = None if rows is None else torch.as_tensor(rows, device=storage)
 
     def __len__(self):
@@ -70,11 +72,10 @@ class TensorBatches:
                 rows = slice(start, start + batch_size)
             else:
                 rows = order[start : start + batch_size]
-            yield (
-                self._to_device(self.X[rows]),
-                self._to_device(self.y[rows]),
-                self._to_device(self.weights[rows]),
+            weights = (
+                None if self.weights is None else self._to_device(self.weights[rows])
             )
+            yield self._to_device(self.X[rows]), self._to_device(self.y[rows]), weights
 
     def as_dataset(self):
         """The same rows as a skorch ``Dataset``, for skorch's own callbacks."""
@@ -92,7 +93,7 @@ class TensorBatches:
 class DatasetBatches:
     """Any torch ``Dataset`` (skorch's general path), batched by a ``DataLoader``.
 
-    The dataset yields ``(X, y)`` pairs; every sample weighs 1.
+    The dataset yields ``(X, y)`` pairs; every sample weighs the same.
     """
 
     def __init__(self, dataset, device, loader_kwargs=None):
@@ -125,7 +126,7 @@ class DatasetBatches:
         for Xb, yb in loader:
             Xb = _move(Xb, self.device)
             yb = _move(yb, self.device)
-            yield Xb, yb, torch.ones(len(yb), device=self.device)
+            yield Xb, yb, None
 
 
 def _move(batch, device):
