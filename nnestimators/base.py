@@ -9,13 +9,21 @@ outputs decoded; everything they share lives here.
 import copy
 import inspect
 import math
+import os
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
@@ -64,6 +72,42 @@ class NNEstimatorMixin:
     """
 
     prefixes_ = NeuralNet.prefixes_ + ["lr_schedule"]
+
+    # Every parameter's valid values, checked once at fit (scikit-learn's way).
+    _parameter_constraints = {
+        "module": [type, torch.nn.Module],
+        "criterion": [type, torch.nn.Module],
+        "optimizer": [type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            Options(Integral, {-1}),
+        ],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
+        "metrics": [list, tuple, dict, str, callable, None],
+        "monitor": [str],
+        "patience": [Interval(Integral, 0, None, closed="left"), None],
+        "min_delta": [Interval(Real, 0, None, closed="left")],
+        "restore_best_weights": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "lr_schedule": [str, type, None],
+        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "augment": [callable, None],
+        "device": [str, torch.device, None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "callbacks": [list, tuple, StrOptions({"disable"}), None],
+        "train_split": [callable, None],
+        "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
+        "compile": ["boolean"],
+    }
 
     # skorch internals that read these; they are not parameters here.
     iterator_train = DataLoader
@@ -670,6 +714,11 @@ class NNEstimatorMixin:
 
     def _check_setup(self, validation_data):
         """Parameter mistakes fail before any data is touched."""
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
         self._check_routed_names()
         has_validation = (
             validation_data is not None

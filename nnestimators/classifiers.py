@@ -1,7 +1,10 @@
 """Classifiers: any labels in, the same labels out."""
 
+from numbers import Real
+
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 from skorch.dataset import Dataset
 from skorch.utils import data_from_dataset
@@ -14,6 +17,11 @@ from .modules import MLP
 
 class _ClassifierMixin(NNEstimatorMixin):
     """Label encoding and decoding shared by both classifiers."""
+
+    _parameter_constraints = {
+        **NNEstimatorMixin._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     _regression = False
     _binary = False
@@ -219,6 +227,10 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
     """
 
     _binary = True
+    _parameter_constraints = {
+        **_ClassifierMixin._parameter_constraints,
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+    }
 
     def __init__(
         self,

@@ -136,7 +136,7 @@ def test_negative_sample_weight(Estimator):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_validation_fraction_out_of_range(Estimator):
     X, y = _data()
-    with pytest.raises(ValueError, match="validation_fraction must be in"):
+    with pytest.raises(ValueError, match="validation_fraction. parameter of .* must be a float in the range"):
         Estimator(max_epochs=1, validation_fraction=1.5).fit(X, y)
 
 
