@@ -16,8 +16,8 @@ TRAINING_PARAMETERS = """\
     validation_fraction : float or None, default=None
         Share of the training data held out to monitor (stratified for
         classifiers, drawn with ``random_state``). 0 turns the split off;
-        None holds out 10% only when ``patience`` or ``lr_schedule="plateau"``
-        needs a validation score. ``fit(..., validation_data=...)`` replaces it.
+        None holds out 10% only when ``patience``, ``checkpoint_dir`` or
+        ``lr_schedule="plateau"`` needs a validation score. ``fit(..., validation_data=...)`` replaces it.
     metrics : list of str or callable, default=None
         scikit-learn scorer names (``"accuracy"``, ``"roc_auc"``, ``"f1"``,
         ``"neg_root_mean_squared_error"``, ...) or scorer callables

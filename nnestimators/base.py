@@ -77,7 +77,7 @@ class NNEstimatorMixin:
     _parameter_constraints = {
         "module": [type, torch.nn.Module],
         "criterion": [type, torch.nn.Module],
-        "optimizer": [type],
+        "optimizer": [type, callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [
             Interval(Integral, 0, None, closed="left"),
@@ -365,7 +365,7 @@ class NNEstimatorMixin:
         fraction = self.validation_fraction
         if fraction is None:
             # sklearn's MLP convention: early stopping implies a held-out 10%.
-            wants_valid = self.patience is not None or self.lr_schedule == "plateau"
+            wants_valid = self._uses_monitor()
             needs_valid = str(self.monitor).startswith("valid_")
             return AUTO_VALIDATION_FRACTION if wants_valid and needs_valid else 0.0
         if not 0.0 <= fraction < 1.0:
@@ -493,6 +493,7 @@ class NNEstimatorMixin:
         named_parameters = list(self.get_all_learnable_params())
         args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
         self.optimizer_ = _fast_optimizer(self.optimizer, args, kwargs)
+        self.lr_scheduler_ = None  # a schedule belongs to one optimizer
         return self
 
     def initialize_history(self):
@@ -726,12 +727,21 @@ class NNEstimatorMixin:
             or self.train_split is not None
         )
         watches_validation = str(self.monitor).startswith("valid_")
-        if self.patience is not None and watches_validation and not has_validation:
+        if self._uses_monitor() and watches_validation and not has_validation:
             raise ValueError(
-                f"patience={self.patience} watches monitor={self.monitor!r}, which "
-                "needs validation data: set validation_fraction (e.g. 0.1), pass "
-                "fit(..., validation_data=(X_val, y_val)), or monitor='train_loss'."
+                f"patience, checkpoint_dir and lr_schedule='plateau' watch "
+                f"monitor={self.monitor!r}, which needs validation data: set "
+                "validation_fraction (e.g. 0.1), pass fit(..., validation_data="
+                "(X_val, y_val)), or monitor='train_loss'."
             )
+
+    def _uses_monitor(self):
+        """Whether early stopping, checkpoints or a plateau schedule need monitor."""
+        return (
+            self.patience is not None
+            or self.checkpoint_dir is not None
+            or self.lr_schedule == "plateau"
+        )
 
     def _check_routed_names(self):
         # skorch checks these at initialize, after the data; the same words, earlier.

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
+import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -112,6 +115,10 @@ class CliError(Exception):
     """An input problem, reported on one line with exit status 2."""
 
 
+class RunError(Exception):
+    """A failure while training, reported on one line with exit status 1."""
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line, not usage and error."""
 
@@ -130,7 +137,8 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 for invalid input, 1 when training fails.
+        0 on success, 2 for invalid input, 1 when training fails, 130 when
+        interrupted.
 
     Examples
     --------
@@ -144,12 +152,27 @@ def main(argv=None):
     except CliError as error:
         _print_error(error)
         return 2
+    except RunError as error:
+        _print_error(error)
+        return 1
     except SystemExit as done:
         # --help and --version exit through argparse; return their status.
         return done.code if isinstance(done.code, int) else 0
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into a program that stopped reading, e.g. ``head``.
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout():
+    """Point stdout at devnull so Python's final flush raises nothing."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
 
 
 def _parse(parser, argv):
@@ -323,7 +346,7 @@ def run_report(args):
     Returns
     -------
     status : int
-        0 on success, 1 when training fails.
+        0; input problems raise CliError, training failures RunError.
     """
     say = _printer(args.quiet)
     frame, source = _read_input(args.data)
@@ -342,7 +365,7 @@ def run_report(args):
     say(f"Model: {_describe_model(model, args)}")
     say(f"Cross-validating with {args.cv} folds...")
     started = time.perf_counter()
-    with _parallel_backend(args, say) as n_jobs:
+    with _parallel_backend(args, model, say) as n_jobs:
         try:
             report = cross_validated_report(
                 model,
@@ -353,9 +376,9 @@ def run_report(args):
                 n_jobs=n_jobs,
                 random_state=args.seed,
             )
-        except ValueError as error:
-            _print_error(f"training failed: {_first_line(error)}")
-            return 1
+        except (ValueError, ArithmeticError) as error:
+            # ArithmeticError covers nnestimators' TrainingDivergedError.
+            raise RunError(f"training failed: {_first_line(error)}") from None
     say(f"Done in {time.perf_counter() - started:.1f} s.\n")
     say(str(report))
     if args.search != "none":
@@ -582,9 +605,12 @@ def decide_task(y, requested, target="target"):
 
 def _looks_like_labels(y):
     """Integer values (even stored as floats) with few distinct levels."""
+    return _is_integral(y) and y.nunique() <= MAX_CLASS_LEVELS
+
+
+def _is_integral(y):
     values = y.to_numpy(dtype=float)
-    integral = np.all(np.isfinite(values)) and np.all(values == np.round(values))
-    return bool(integral) and y.nunique() <= MAX_CLASS_LEVELS
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
 
 def _describe_target(y, task):
@@ -598,10 +624,13 @@ def _target_values(y, task):
     """The target as an array: floats for regression, labels otherwise."""
     if task == "regression":
         return y.to_numpy(dtype=np.float32)
-    if is_numeric_dtype(y) and not is_bool_dtype(y) and _looks_like_labels(y):
+    if is_bool_dtype(y):
+        return y.to_numpy(dtype=bool)
+    if is_numeric_dtype(y) and _is_integral(y):
         # 0.0/1.0 read from a CSV with gaps are integer labels.
         return y.to_numpy(dtype=float).astype(np.int64)
-    return y.astype(object).to_numpy()
+    # Text labels; also objects of mixed types, which scikit-learn cannot sort.
+    return y.astype(str).to_numpy(dtype=object)
 
 
 def check_folds(y, task, cv, search):
@@ -800,7 +829,8 @@ def make_search(model, task, kind, seed):
 
     splitter = KFold if task == "regression" else StratifiedKFold
     inner = splitter(n_splits=INNER_FOLDS, shuffle=True, random_state=seed)
-    common = {"cv": inner, "scoring": SEARCH_SCORING[task], "error_score": "raise"}
+    # A diverging candidate scores NaN and loses; it does not stop the search.
+    common = {"cv": inner, "scoring": SEARCH_SCORING[task]}
     if kind == "grid":
         grid = {_network_param(task, name): v for name, v in SEARCH_GRID.items()}
         return GridSearchCV(model, grid, **common)
@@ -863,11 +893,12 @@ def _prepare_out_dir(path):
 
 
 @contextlib.contextmanager
-def _parallel_backend(args, say):
+def _parallel_backend(args, model, say):
     """Yield ``n_jobs`` for the run: -1 under a Dask backend, else None."""
     if args.scheduler is None and args.dask is None:
         yield None
         return
+    _check_picklable(model)
     try:
         import distributed
         import joblib
@@ -884,6 +915,8 @@ def _parallel_backend(args, say):
                     threads_per_worker=1,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # Shutdown chatter would read like errors on stderr.
+                    silence_logs=logging.ERROR,
                 )
             )
         else:
@@ -892,6 +925,23 @@ def _parallel_backend(args, say):
         say(f"Dask: {len(client.scheduler_info()['workers'])} workers")
         stack.enter_context(joblib.parallel_config(backend="dask"))
         yield -1
+
+
+def _check_picklable(model):
+    """Fail early if ``model`` cannot travel to worker processes.
+
+    Dask's scheduler logs a failed deserialisation and then waits forever,
+    so the command checks the round trip itself.
+    """
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(model))
+    except Exception as error:
+        raise RunError(
+            "the model cannot be pickled and unpickled, which Dask needs to "
+            f"send it to workers: {type(error).__name__}: {_first_line(error)}"
+        ) from None
 
 
 def _connect(distributed, address):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.training.divergence import TrainingDivergedError
@@ -237,3 +237,24 @@ def test_history_frame_columns(cancer):
         "lr",
         "dur",
     } <= columns
+
+
+def test_a_refit_restarts_the_schedule(iris):
+    X, y = iris
+    model = NNClassifier(
+        lr=0.1,
+        max_epochs=4,
+        lr_schedule="step",
+        lr_schedule__step_size=1,
+        lr_schedule__gamma=0.5,
+    )
+    first = model.fit(X, y).history_frame()["lr"].tolist()
+    second = model.fit(X, y).history_frame()["lr"].tolist()
+    assert first == second == [0.1, 0.05, 0.025, 0.0125]
+
+
+def test_checkpoint_dir_alone_holds_out_validation_data(cancer, tmp_path):
+    X, y = cancer
+    model = NNBinaryClassifier(max_epochs=3, checkpoint_dir=tmp_path).fit(X, y)
+    assert "valid_loss" in model.history_frame()
+    assert model.checkpoint_path_.startswith(str(tmp_path))

@@ -186,14 +186,17 @@ def metrics_document(report):
     Returns
     -------
     document : dict
-        Keys ``task``, ``estimator``, ``n_splits``, ``metrics``,
+        Keys ``task``, ``estimator``, ``estimator_repr``, ``n_splits``,
+        ``positive_label``, ``metrics``,
         ``summary`` (metric -> statistics), ``folds`` (list of per-fold
         records) and ``created``.
     """
     folds = report.to_frame().reset_index()
     return {
         "task": report.task,
-        "estimator": repr(report.estimator),
+        "estimator": report.describe(),
+        # One line: scikit-learn's repr wraps and indents nested estimators.
+        "estimator_repr": " ".join(repr(report.estimator).split()),
         "n_splits": report.n_splits,
         "positive_label": _json_value(report.pos_label),
         "metrics": report.metric_names,

@@ -127,27 +127,26 @@ def history_of(estimator, caller="plot_history"):
 def recorded_metrics(history):
     """Names of the metrics recorded in a history frame, loss excluded.
 
-        A metric ``name`` is recorded when the frame has a numeric
-        ``valid_<name>`` or ``train_<name>`` column.
+    A metric ``name`` is recorded when the frame has a numeric
+    ``valid_<name>`` or ``train_<name>`` column.
 
-        Parameters
-        ----------
-        history : pandas.DataFrame
-            A history frame.
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A history frame.
 
-        Returns
-        -------
-        names : list of str
-            In column order, without duplicates.
+    Returns
+    -------
+    names : list of str
+        In column order, without duplicates.
 
-        Examples
-        --------
-        >>> import pandas as pd
-    from sklearn.compose import TransformedTargetRegressor
-        >>> frame = pd.DataFrame(columns=["epoch", "train_loss", "valid_loss",
-        ...                               "valid_accuracy", "lr"], dtype=float)
-        >>> recorded_metrics(frame)
-        ['accuracy']
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame(columns=["epoch", "train_loss", "valid_loss",
+    ...                               "valid_accuracy", "lr"], dtype=float)
+    >>> recorded_metrics(frame)
+    ['accuracy']
     """
     names = []
     for column in history.columns:

@@ -31,13 +31,6 @@ _ERROR_SCORER_NAMES = {
     "neg_brier_score": "brier_score",
 }
 
-_MULTICLASS_SCORERS = (
-    "accuracy",
-    "f1_macro",
-    "precision_macro",
-    "recall_macro",
-    "roc_auc_ovr",
-)
 _REGRESSION_SCORERS = (
     "neg_root_mean_squared_error",
     "neg_mean_absolute_error",
@@ -202,7 +195,7 @@ def default_metrics(task, y, estimator=None):
     if task == "binary":
         metrics = _binary_metrics(positive_label(y))
     elif task == "multiclass":
-        metrics = [_metric_from_name(name) for name in _MULTICLASS_SCORERS]
+        metrics = _multiclass_metrics()
     elif task == "regression":
         metrics = [_metric_from_name(name) for name in _REGRESSION_SCORERS]
     else:
@@ -212,6 +205,15 @@ def default_metrics(task, y, estimator=None):
     return [m for m in metrics if _estimator_can_score(estimator, m.scorer)]
 
 
+def _label_metric(name, score_func, **kwargs):
+    """A metric of predicted labels that scores 0 where it is undefined.
+
+    A fold that never predicts a class has no precision; the report shows 0
+    rather than warning once per fold from deep inside cross-validation.
+    """
+    return Metric(name, make_scorer(score_func, zero_division=0.0, **kwargs))
+
+
 def _binary_metrics(pos_label):
     """Binary metrics whose positive class is ``pos_label``."""
     # Scores (not labels) are enough for ROC AUC; roc_auc_score binarises
@@ -219,9 +221,9 @@ def _binary_metrics(pos_label):
     scores = ("decision_function", "predict_proba")
     return [
         _metric_from_name("accuracy"),
-        Metric("precision", make_scorer(precision_score, pos_label=pos_label)),
-        Metric("recall", make_scorer(recall_score, pos_label=pos_label)),
-        Metric("f1", make_scorer(f1_score, pos_label=pos_label)),
+        _label_metric("precision", precision_score, pos_label=pos_label),
+        _label_metric("recall", recall_score, pos_label=pos_label),
+        _label_metric("f1", f1_score, pos_label=pos_label),
         _metric_from_name("roc_auc"),
         Metric(
             "average_precision",
@@ -229,6 +231,16 @@ def _binary_metrics(pos_label):
                 average_precision_score, response_method=scores, pos_label=pos_label
             ),
         ),
+    ]
+
+
+def _multiclass_metrics():
+    return [
+        _metric_from_name("accuracy"),
+        _label_metric("f1_macro", f1_score, average="macro"),
+        _label_metric("precision_macro", precision_score, average="macro"),
+        _label_metric("recall_macro", recall_score, average="macro"),
+        _metric_from_name("roc_auc_ovr"),
     ]
 
 
