@@ -151,3 +151,8 @@ def _fits_on(device, *arrays):
     free, _ = torch.cuda.mem_get_info(device)
     needed = sum(getattr(a, "nbytes", 0) for a in arrays)
     return needed < free // 2
+
+
+def first_output(output):
+    """The prediction itself when a module returns a tuple of outputs."""
+    return output[0] if isinstance(output, tuple) else output

@@ -18,6 +18,8 @@ def check_X(estimator, X, *, reset, y=_NO_Y, regression=False):
     ``input_shape_``.
     """
     X = _add_channel_axis(X)
+    if not reset:
+        _check_image_shape(estimator, X)
     check = dict(dtype=np.float32, allow_nd=True, accept_sparse=False)
     if y is _NO_Y:
         X = validate_data(estimator, X, reset=reset, **check)
@@ -39,13 +41,27 @@ def check_X(estimator, X, *, reset, y=_NO_Y, regression=False):
         )
     if reset:
         estimator.input_shape_ = tuple(X.shape[1:])
-    elif tuple(X.shape[1:]) != estimator.input_shape_:
+    else:
+        _check_sample_shape(estimator, X.shape)
+    return X if y is _NO_Y else (X, y)
+
+
+def _check_image_shape(estimator, X):
+    # For image models, the whole sample shape says more than scikit-learn's
+    # "X has 64 features, but ... is expecting 1" (channels) would.
+    fitted = getattr(estimator, "input_shape_", None)
+    shape = getattr(X, "shape", None)
+    if fitted is not None and len(fitted) == 3 and shape is not None:
+        _check_sample_shape(estimator, shape)
+
+
+def _check_sample_shape(estimator, shape):
+    if tuple(shape[1:]) != estimator.input_shape_:
         raise ValueError(
-            f"X has samples of shape {tuple(X.shape[1:])}, but "
+            f"X has samples of shape {tuple(shape[1:])}, but "
             f"{type(estimator).__name__} is expecting samples of shape "
             f"{estimator.input_shape_} as input."
         )
-    return X if y is _NO_Y else (X, y)
 
 
 def _add_channel_axis(X):

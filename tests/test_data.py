@@ -5,7 +5,7 @@ import pytest
 import torch
 from skorch.dataset import Dataset
 
-import nnestimators.base as base
+import nnestimators.preparation as preparation
 from nnestimators import NNClassifier, NNRegressor
 from nnestimators.data import PREDICT_CHUNK_VALUES, TensorBatches, prediction_chunks
 
@@ -46,7 +46,7 @@ def test_float32_training_data_is_not_copied(monkeypatch, iris):
             super().__init__(*args, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr(base, "TensorBatches", Recording)
+    monkeypatch.setattr(preparation, "TensorBatches", Recording)
     NNClassifier(max_epochs=1).fit(X, y)
     assert built[0].X.data_ptr() == X.ctypes.data
     # With a validation split, training rows are an index into the same memory.

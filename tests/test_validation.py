@@ -21,12 +21,12 @@ def _no_tensor_building(monkeypatch, request):
     # Errors must come from validation, before the training data becomes tensors.
     if request.node.get_closest_marker("builds_tensors"):
         return
-    import nnestimators.base as base
+    import nnestimators.preparation as preparation
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a tensor was built before validation failed")
 
-    monkeypatch.setattr(base, "TensorBatches", forbidden)
+    monkeypatch.setattr(preparation, "TensorBatches", forbidden)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -136,7 +136,10 @@ def test_negative_sample_weight(Estimator):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_validation_fraction_out_of_range(Estimator):
     X, y = _data()
-    with pytest.raises(ValueError, match="validation_fraction. parameter of .* must be a float in the range"):
+    with pytest.raises(
+        ValueError,
+        match="validation_fraction. parameter of .* must be a float in the range",
+    ):
         Estimator(max_epochs=1, validation_fraction=1.5).fit(X, y)
 
 
