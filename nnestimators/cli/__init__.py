@@ -1,0 +1,79 @@
+"""The ``nnestimators`` command line.
+
+Run ``nnestimators report --help`` for the options. Input problems are
+reported on one line, ``nnestimators: error: ...``, with exit status 2.
+
+The package's modules: ``entry_point`` (``main`` and exit statuses),
+``parser`` (options and help), ``report_command`` (the ``report`` run and
+what it prints), ``data`` (the table, target and task), ``models`` (the
+estimator and search), ``parallel`` (the Dask backend) and ``errors``.
+
+Examples
+--------
+From a shell::
+
+    nnestimators report --max-epochs 20 --cv 3
+    nnestimators report --data houses.csv --target price --out houses-report
+"""
+
+from .data import (
+    MAX_CLASS_LEVELS,
+    READERS,
+    check_folds,
+    decide_task,
+    load_default_data,
+    load_table,
+    split_target,
+    target_values,
+)
+from .entry_point import main
+from .errors import CliError, RunError
+from .models import (
+    EPOCH_METRICS,
+    INNER_FOLDS,
+    MODEL_PRESETS,
+    RANDOM_SEARCH_ITERATIONS,
+    SEARCH_GRID,
+    SEARCH_SCORING,
+    build_model,
+    estimator_class,
+    make_network,
+    make_preprocessor,
+    make_search,
+)
+from .parser import DEFAULT_OUT, PROG, REPORT_DESCRIPTION, REPORT_EPILOG, build_parser
+from .report_command import run_report
+
+# The name it had when the command line was one module.
+_target_values = target_values
+
+__all__ = [
+    "DEFAULT_OUT",
+    "EPOCH_METRICS",
+    "INNER_FOLDS",
+    "MAX_CLASS_LEVELS",
+    "MODEL_PRESETS",
+    "PROG",
+    "RANDOM_SEARCH_ITERATIONS",
+    "READERS",
+    "REPORT_DESCRIPTION",
+    "REPORT_EPILOG",
+    "SEARCH_GRID",
+    "SEARCH_SCORING",
+    "CliError",
+    "RunError",
+    "build_model",
+    "build_parser",
+    "check_folds",
+    "decide_task",
+    "estimator_class",
+    "load_default_data",
+    "load_table",
+    "main",
+    "make_network",
+    "make_preprocessor",
+    "make_search",
+    "run_report",
+    "split_target",
+    "target_values",
+]

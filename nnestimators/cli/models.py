@@ -1,0 +1,209 @@
+"""The estimator the command fits: preprocessing, network preset and search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+# Hidden layers of the --model presets; "linear" has none, so the network is
+# a logistic (or linear) regression trained by gradient descent.
+MODEL_PRESETS = {
+    "mlp": (64,),
+    "linear": (),
+    "wide": (256, 128),
+}
+
+# Metrics recorded per epoch by the estimators the command builds.
+EPOCH_METRICS = {
+    "binary": ["accuracy", "roc_auc"],
+    "multiclass": ["accuracy"],
+    "regression": ["r2"],
+}
+
+# What the hyper-parameter search optimises.
+SEARCH_SCORING = {
+    "binary": "roc_auc",
+    "multiclass": "accuracy",
+    "regression": "neg_root_mean_squared_error",
+}
+SEARCH_GRID = {
+    "lr": [1e-3, 3e-3, 1e-2],
+    "module__hidden_units": [(64,), (128, 64)],
+}
+RANDOM_SEARCH_ITERATIONS = 6
+INNER_FOLDS = 3
+
+
+def build_model(task, X, args):
+    """The preprocessing and network pipeline, inside a search if asked.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+        The task.
+    X : pandas.DataFrame
+        The features, to pick numeric and categorical columns.
+    args : argparse.Namespace
+        Options ``model``, ``max_epochs``, ``seed`` and ``search``.
+
+    Returns
+    -------
+    model : Pipeline or search estimator
+    """
+    from sklearn.pipeline import Pipeline
+
+    network = make_network(task, args.model, args.max_epochs, args.seed)
+    model = Pipeline([("preprocess", make_preprocessor(X)), ("model", network)])
+    if args.search == "none":
+        return model
+    return make_search(model, task, args.search, args.seed)
+
+
+def make_preprocessor(X):
+    """Impute and scale numeric columns, impute and one-hot encode the rest.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The features.
+
+    Returns
+    -------
+    preprocessor : sklearn.compose.ColumnTransformer
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    numeric = _numeric_columns(X)
+    categorical = [column for column in X.columns if column not in numeric]
+    transformers = []
+    if numeric:
+        scale = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+        transformers.append(("numeric", scale, numeric))
+    if categorical:
+        encode = make_pipeline(
+            # Mixed or boolean values become text so the encoder can sort them.
+            FunctionTransformer(_as_text_categories, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="most_frequent"),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+        )
+        transformers.append(("categorical", encode, categorical))
+    return ColumnTransformer(transformers)
+
+
+def _numeric_columns(X):
+    return [
+        column
+        for column in X.columns
+        if is_numeric_dtype(X[column]) and not is_bool_dtype(X[column])
+    ]
+
+
+def _as_text_categories(frame):
+    """Categories as Python strings, missing values as NaN (object array)."""
+    frame = pd.DataFrame(frame)
+    text = frame.astype(str).astype(object)
+    return text.where(frame.notna().to_numpy(), np.nan).to_numpy(dtype=object)
+
+
+def estimator_class(task):
+    """The nnestimators estimator class for ``task``."""
+    from .. import NNBinaryClassifier, NNClassifier, NNRegressor
+
+    return {
+        "binary": NNBinaryClassifier,
+        "multiclass": NNClassifier,
+        "regression": NNRegressor,
+    }[task]
+
+
+def make_network(task, preset, max_epochs, seed):
+    """The network estimator for ``task`` with a ``--model`` preset.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+        The task.
+    preset : {"mlp", "linear", "wide"}
+        Key of :data:`MODEL_PRESETS`.
+    max_epochs : int or "auto"
+        Most epochs per fit.
+    seed : int
+        Random state of the network.
+
+    Returns
+    -------
+    estimator : NNBinaryClassifier, NNClassifier or TransformedTargetRegressor
+        A regression network learns a standardised target, through a
+        :class:`~sklearn.compose.TransformedTargetRegressor`: targets in the
+        hundreds would otherwise need many epochs just to reach their scale.
+    """
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    network = estimator_class(task)(
+        module__hidden_units=MODEL_PRESETS[preset],
+        max_epochs=max_epochs,
+        validation_fraction=0.1,
+        patience=10,
+        metrics=list(EPOCH_METRICS[task]),
+        random_state=seed,
+        verbose=0,
+    )
+    if task != "regression":
+        return network
+    return TransformedTargetRegressor(regressor=network, transformer=StandardScaler())
+
+
+def _network_param(task, name):
+    """The pipeline parameter name of the network's parameter ``name``."""
+    return f"model__regressor__{name}" if task == "regression" else f"model__{name}"
+
+
+def make_search(model, task, kind, seed):
+    """Wrap ``model`` in a grid or randomised search over lr and hidden units.
+
+    Parameters
+    ----------
+    model : Pipeline
+        Pipeline whose network step is named ``"model"``.
+    task : {"binary", "multiclass", "regression"}
+        Picks the score optimised.
+    kind : {"grid", "random"}
+        The search.
+    seed : int
+        Seed of the inner folds and of the random draws.
+
+    Returns
+    -------
+    search : GridSearchCV or RandomizedSearchCV
+    """
+    from scipy.stats import loguniform
+    from sklearn.model_selection import (
+        GridSearchCV,
+        KFold,
+        RandomizedSearchCV,
+        StratifiedKFold,
+    )
+
+    splitter = KFold if task == "regression" else StratifiedKFold
+    inner = splitter(n_splits=INNER_FOLDS, shuffle=True, random_state=seed)
+    # A diverging candidate scores NaN and loses; it does not stop the search.
+    common = {"cv": inner, "scoring": SEARCH_SCORING[task]}
+    if kind == "grid":
+        grid = {_network_param(task, name): v for name, v in SEARCH_GRID.items()}
+        return GridSearchCV(model, grid, **common)
+    distributions = {
+        _network_param(task, "lr"): loguniform(1e-4, 3e-2),
+        _network_param(task, "module__hidden_units"): [(64,), (128, 64), (256, 128)],
+    }
+    return RandomizedSearchCV(
+        model,
+        distributions,
+        n_iter=RANDOM_SEARCH_ITERATIONS,
+        random_state=seed,
+        **common,
+    )

@@ -1,0 +1,212 @@
+"""The argument parser: sub-commands, options, their types and help texts."""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import CliError
+from .models import MODEL_PRESETS
+from .report_command import run_report
+
+PROG = "nnestimators"
+
+DEFAULT_OUT = "nnestimators-report"
+
+REPORT_DESCRIPTION = """\
+Cross-validate a neural network on a table and write a report (HTML page,
+CSV and JSON tables, PNG figures).
+
+Without --data, the breast cancer data set shipped with scikit-learn is used
+(binary: malignant or benign, 569 rows, 30 numeric columns).
+
+With --data, numeric columns are imputed with their median and standardised;
+other columns (text, categories, booleans) are imputed with their most
+frequent value and one-hot encoded. Rows with a missing target are dropped.
+The task is inferred from the target: text, booleans or integers with at most
+20 distinct values are classes, other numbers are a regression target.
+
+The network is NNBinaryClassifier, NNClassifier or NNRegressor with 10% of
+each training fold held out for early stopping (patience 10).
+"""
+
+REPORT_EPILOG = """\
+model presets (--model):
+  mlp      one hidden layer of 64 units (default)
+  linear   no hidden layer: logistic or linear regression
+  wide     two hidden layers of 256 and 128 units
+
+hyper-parameter search (--search), nested inside the cross-validation: in
+every outer fold, a 3-fold search on the training part picks the parameters,
+refits and is scored on the held-out part, so the reported scores are not
+biased by the search. The best parameters of every fold are printed.
+  grid     lr in {0.001, 0.003, 0.01} x hidden units in {(64,), (128, 64)}
+  random   6 draws: lr log-uniform in [1e-4, 3e-2], hidden units in
+           {(64,), (128, 64), (256, 128)}
+  The search overrides the hidden units of --model.
+
+parallel runs: --scheduler ADDRESS uses a running Dask scheduler, --dask local
+starts a local cluster (processes, 127.0.0.1, no dashboard); the folds then
+run in parallel through joblib's "dask" backend. Needs
+pip install "nnestimators[dask]".
+
+examples:
+  nnestimators report --max-epochs 20 --cv 3
+  nnestimators report --data houses.csv --target price --model wide
+  nnestimators report --data churn.parquet --search grid --dask local
+"""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, not usage and error."""
+
+    def error(self, message):
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser():
+    """Build the argument parser with its sub-commands.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["report", "--cv", "3"]).cv
+    3
+    """
+    parser = _ArgumentParser(
+        prog=PROG,
+        description="PyTorch modules as scikit-learn estimators: command line tools.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True
+    )
+    _add_report_command(commands)
+    return parser
+
+
+def parse_arguments(parser, argv):
+    """Parse ``argv``; unknown options point to the sub-command's help."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise CliError(
+            f"unrecognized arguments: {' '.join(unknown)} "
+            f"(see '{PROG} {args.command} --help')"
+        )
+    return args
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{PROG} {version(PROG)}"
+    except PackageNotFoundError:
+        return f"{PROG} (not installed)"
+
+
+def _add_report_command(commands):
+    report = commands.add_parser(
+        "report",
+        help="cross-validate a network on a table and write a report",
+        description=REPORT_DESCRIPTION,
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "--data",
+        metavar="FILE",
+        help="a .csv or .parquet table (default: scikit-learn's breast cancer data)",
+    )
+    report.add_argument(
+        "--target", metavar="COL", help="the target column (default: the last one)"
+    )
+    report.add_argument(
+        "--task",
+        choices=["auto", "binary", "multiclass", "regression"],
+        default="auto",
+        help="the learning task (default: inferred from the target)",
+    )
+    report.add_argument(
+        "--model",
+        choices=sorted(MODEL_PRESETS),
+        default="mlp",
+        help="network preset, see below (default: mlp)",
+    )
+    report.add_argument(
+        "--cv",
+        type=_fold_count,
+        default=5,
+        metavar="K",
+        help="number of cross-validation folds, at least 2 (default: 5)",
+    )
+    report.add_argument(
+        "--search",
+        choices=["none", "grid", "random"],
+        default="none",
+        help="nested hyper-parameter search, see below (default: none)",
+    )
+    report.add_argument(
+        "--max-epochs",
+        type=_epochs,
+        default="auto",
+        metavar="N",
+        help="most training epochs per fit, a positive integer or 'auto' "
+        "(default: auto)",
+    )
+    report.add_argument(
+        "--out",
+        metavar="DIR",
+        default=DEFAULT_OUT,
+        help=f"directory the report is written to (default: ./{DEFAULT_OUT}/)",
+    )
+    report.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="random seed of the folds, the search and the networks (default: 0)",
+    )
+    parallel = report.add_mutually_exclusive_group()
+    parallel.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run in parallel on a running Dask scheduler, e.g. tcp://host:8786",
+    )
+    parallel.add_argument(
+        "--dask",
+        choices=["local"],
+        help="run in parallel on a local Dask cluster started for this run",
+    )
+    report.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the report directory and errors",
+    )
+    report.set_defaults(handler=run_report)
+
+
+def _positive_int(text, minimum=1):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer >= {minimum}; got {text!r}"
+        )
+    return value
+
+
+def _fold_count(text):
+    return _positive_int(text, minimum=2)
+
+
+def _seed(text):
+    return _positive_int(text, minimum=0)
+
+
+def _epochs(text):
+    return "auto" if text == "auto" else _positive_int(text)
