@@ -258,3 +258,11 @@ def test_checkpoint_dir_alone_holds_out_validation_data(cancer, tmp_path):
     model = NNBinaryClassifier(max_epochs=3, checkpoint_dir=tmp_path).fit(X, y)
     assert "valid_loss" in model.history_frame()
     assert model.checkpoint_path_.startswith(str(tmp_path))
+
+
+def test_verbose_two_adds_a_batch_progress_bar(iris, capsys):
+    X, y = iris
+    NNClassifier(max_epochs=2, batch_size=16, verbose=2).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out.count("Epoch ") == 2  # the epoch lines
+    assert "Epoch 1/2:" in captured.err and "/10 [" in captured.err  # the bar
