@@ -71,7 +71,8 @@ class _ClassifierMixin(NNEstimatorMixin):
         return np.arange(len(self.classes_))
 
     def _proba(self, raw):
-        proba = self._get_predict_nonlinearity()(raw)
+        # In float64, so that rows sum to one as scikit-learn's metrics expect.
+        proba = self._get_predict_nonlinearity()(raw.double())
         return np.asarray(proba, dtype=np.float64)
 
     def _codes(self, proba):

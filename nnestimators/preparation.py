@@ -30,6 +30,10 @@ class DataPreparation:
 
     def _prepare_data(self, X, y, sample_weight, validation_data, *, reset, classes):
         """Validate and encode the data; return (train, valid, metric weights)."""
+        if reset or not hasattr(self, "_split_seed"):
+            # One split per fit: continued training (partial_fit, warm_start)
+            # must never train on rows it validated on before.
+            self._split_seed = draw_seed(copy.deepcopy(self.random_state))
         if is_dataset(X):
             return self._prepare_dataset(X, y, reset=reset)
         X, y = validation.check_X(
@@ -122,7 +126,7 @@ class DataPreparation:
                 f"samples out of {n}; use a larger data set or validation_fraction=0."
             )
         rows = np.arange(n)
-        seed = draw_seed(copy.deepcopy(self.random_state))
+        seed = self._split_seed
         stratify = None if self._regression else targets
         try:
             return train_test_split(
@@ -159,7 +163,7 @@ class DataPreparation:
         train_rows, valid_rows = train_test_split(
             np.arange(len(dataset)),
             test_size=fraction,
-            random_state=draw_seed(copy.deepcopy(self.random_state)),
+            random_state=self._split_seed,
         )
         return (
             DatasetBatches(Subset(dataset, train_rows), self.device_, loader_kwargs),

@@ -299,3 +299,25 @@ def _outputs(model, X):
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)
     return model.predict(X)
+
+
+def test_probabilities_sum_to_one_in_float64(iris, cancer):
+    for Estimator, (X, y) in [(NNClassifier, iris), (NNBinaryClassifier, cancer)]:
+        proba = Estimator(max_epochs=2, random_state=0).fit(X, y).predict_proba(X)
+        assert proba.dtype == np.float64
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_partial_fit_never_trains_on_rows_it_validated_on(iris):
+    X, y = iris
+    X = np.column_stack([X, np.arange(len(X))])  # the last column names the row
+    trained_rows = set()
+
+    def record(batch):
+        trained_rows.update(batch[:, -1].int().tolist())
+        return batch
+
+    model = NNClassifier(validation_fraction=0.2, augment=record)  # random_state=None
+    for _ in range(4):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+    assert len(trained_rows) == 120  # the same 80% every call
