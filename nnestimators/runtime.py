@@ -4,6 +4,7 @@ import contextlib
 import os
 import sys
 
+import joblib
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -12,8 +13,25 @@ from sklearn.utils import check_random_state
 def resolve_device(device):
     """Return the torch device string a fit should use.
 
-    ``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; any other
-    value is handed to ``torch.device`` so that typos fail early.
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; any
+        other value is handed to ``torch.device`` so that typos fail early.
+
+    Returns
+    -------
+    device : str
+        ``"cuda"`` means the current CUDA device, the first one the process
+        sees: a worker started with ``CUDA_VISIBLE_DEVICES=2`` (as
+        ``dask-cuda`` does, one GPU per worker) sees that GPU as ``cuda:0``,
+        so each worker trains on its own GPU.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not a torch device, or names CUDA on a machine
+        without it.
     """
     if device is None or device == "auto":
         if torch.cuda.is_available():
@@ -23,28 +41,59 @@ def resolve_device(device):
             return "mps"
         return "cpu"
     try:
-        return str(torch.device(device))
+        resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a valid torch device.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        # Otherwise torch fails later, mid-fit, with a less helpful message.
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' to pick the best available device."
+        )
+    return str(resolved)
 
 
 def resolve_n_threads(n_threads):
     """Return the number of torch threads for this fit, or None to keep torch's.
 
-    An explicit ``n_threads`` wins. Otherwise the worker's budget is honoured:
-    joblib's loky workers and Dask's nannies export ``OMP_NUM_THREADS`` (cores
-    divided by concurrent workers); inside a Dask worker without it, the
-    cores are shared between the worker's task threads.
+    Parameters
+    ----------
+    n_threads : int or None
+        The estimator's ``n_threads`` parameter.
+
+    Returns
+    -------
+    n_threads : int or None
+        In order of precedence: an explicit ``n_threads`` (at least 1); the
+        worker's budget in ``OMP_NUM_THREADS``, which joblib's loky workers
+        (usable cores // ``n_jobs``) and Dask's nannies (1 by default)
+        export; inside a Dask worker without it, the usable cores shared
+        between the worker's task threads; else None (torch's default).
     """
     if n_threads is not None:
         return max(1, int(n_threads))
-    from_env = os.environ.get("OMP_NUM_THREADS", "")
-    if from_env.isdigit() and int(from_env) > 0:
-        return int(from_env)
+    from_env = _threads_from_env()
+    if from_env is not None:
+        return from_env
     worker_threads = _dask_worker_threads()
     if worker_threads:
-        return max(1, (os.cpu_count() or 1) // worker_threads)
+        return max(1, _usable_cpu_count() // worker_threads)
     return None
+
+
+def _threads_from_env():
+    # OpenMP also accepts a list such as "4,2" (outer, nested levels): the
+    # first entry is the budget of this level; anything unparsable is ignored.
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if first.isdigit() and int(first) > 0:
+        return int(first)
+    return None
+
+
+def _usable_cpu_count():
+    # joblib's count honours CPU affinity and cgroup quotas (containers), and
+    # is the count loky divides between its workers.
+    return joblib.cpu_count()
 
 
 def _dask_worker_threads():
@@ -60,7 +109,13 @@ def _dask_worker_threads():
 
 @contextlib.contextmanager
 def torch_threads(n_threads):
-    """Run the block with ``n_threads`` torch threads, then restore the setting."""
+    """Run the block with ``n_threads`` torch threads, then restore the setting.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Intra-op threads inside the block; None leaves torch's setting alone.
+    """
     if n_threads is None or n_threads == torch.get_num_threads():
         yield
         return
