@@ -264,7 +264,7 @@ def test_grid_search_fits_write_separate_checkpoints(tmp_path):
 def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     X, y = _table()
     written = []
-    real_save = checkpoints._save_payload
+    real_save = checkpoints.writer.save_payload
 
     def save_then_fail_the_third_time(payload, file):
         if len(written) == 2:
@@ -273,7 +273,9 @@ def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch
         real_save(payload, file)
         written.append(json.loads(payload["config"])["fitted"]["best_epoch_"])
 
-    monkeypatch.setattr(checkpoints, "_save_payload", save_then_fail_the_third_time)
+    monkeypatch.setattr(
+        checkpoints.writer, "save_payload", save_then_fail_the_third_time
+    )
     estimator = NNClassifier(
         validation_fraction=0.25, max_epochs=10, checkpoint_dir=tmp_path, **FAST
     )

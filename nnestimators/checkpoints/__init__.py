@@ -1,0 +1,74 @@
+"""Checkpoints of the best model of a fit, stored as plain data and tensors.
+
+With ``checkpoint_dir`` set, every fit writes its best model so far into a
+folder of its own, created atomically, so that concurrent fits (a grid search
+with ``n_jobs``, Dask workers, several processes) never share one::
+
+    checkpoint_dir/
+        NNClassifier-20250131-142501-k2j5x0aq/   one fit: ``checkpoint_path_``
+            checkpoint.pt     everything needed to rebuild the fitted estimator
+            estimator.json    the same configuration, for people and tools
+        NNClassifier-20250131-142502-9c1dh3vz/   another fit
+            ...
+
+``checkpoint.pt`` is the checkpoint. Each new best replaces it in a single
+``os.replace`` of a fully written temporary file (``.tmp-*`` in the same
+folder), so a crash or a full disk while writing leaves the previous best
+intact. It is a dict that ``torch.load(path, weights_only=True)`` reads:
+
+``"format"``, ``"format_version"``
+    ``"nnestimators.checkpoint"`` and the layout version (1).
+``"config"``
+    JSON text: ``"class"`` (import path of the estimator class),
+    ``"params"`` (``get_params(deep=False)`` encoded as below),
+    ``"not_saved"`` (parameter name -> why it could not be stored),
+    ``"fitted"`` (``classes_``, ``n_features_in_``, ``feature_names_in_``,
+    ``input_shape_``, ``n_outputs_``, ``device_``, ``best_epoch_``, ...),
+    ``"training"`` (epochs, best epoch, monitor and its best value) and
+    ``"versions"`` (of the libraries that wrote it).
+``"history"``
+    JSON text: the training history, one object per epoch.
+``"module"``
+    The module's ``state_dict``: the weights of the best epoch.
+``"optimizer"``, ``"lr_scheduler"``
+    Their ``state_dict``, so that ``warm_start`` resumes training; None when
+    absent.
+``"tensors"``
+    Tensors that parameters hold (``criterion__weight``, say), referred to
+    from the JSON by position.
+
+``estimator.json`` holds the ``"config"`` text, indented. It is written
+after ``checkpoint.pt`` and never read back.
+
+In the JSON, values other than None, booleans, numbers, strings, lists and
+dicts with string keys are written as one-key objects: ``{"__tuple__":
+[...]}``, ``{"__dict__": [[key, value], ...]}``, ``{"__ndarray__": [...],
+"dtype": ..., "shape": ...}``, ``{"__numpy__": value, "dtype": ...}``,
+``{"__tensor__": position, ...}``, ``{"__torch_dtype__": name}``,
+``{"__path__": text}``, ``{"__random_state__": state}``, ``{"__import__":
+"module:qualname"}`` for classes and functions, ``{"__partial__": ...}`` for
+``functools.partial``, and ``{"__object__": "module:qualname", "params":
+{...}}`` for objects rebuilt from their constructor arguments (the
+``nnestimators.augment`` classes, skorch callbacks, scikit-learn style
+objects).
+
+Loading never unpickles: it imports the classes and functions the file
+names and calls them as ``fit`` would, so treat a checkpoint from elsewhere
+as you would a configuration file. A parameter with no such form (a lambda,
+a function defined inside another function, an object holding other state)
+is listed in ``"not_saved"`` and must be passed again to
+``from_checkpoint``.
+"""
+
+from .layout import (  # noqa: F401  (the format's names, public as before)
+    CHECKPOINT_FILE,
+    DESCRIPTION_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+)
+from .reader import load_checkpoint
+
+# write_checkpoint saves through this name, so that tests can patch it here.
+from .writer import write_checkpoint
+
+__all__ = ["write_checkpoint", "load_checkpoint"]
