@@ -11,7 +11,7 @@ from pathlib import Path
 from benchmarks.config import FULL, QUICK, BenchmarkConfig
 from benchmarks.grid_search import run_grid_search
 from benchmarks.implementations import ALL_IMPLEMENTATIONS, adam_variant
-from benchmarks.machine import describe_machine, load_average
+from benchmarks.machine import describe_machine, load_averages, usable_cores
 from benchmarks.measure import RssPeakProbe
 from benchmarks.report import RunSummary, render_console, render_markdown
 from benchmarks.suite import (
@@ -89,8 +89,11 @@ def run(config: BenchmarkConfig) -> RunSummary:
     _log(f"torch threads: {config.threads}; measuring")
     runnable, skipped = available_implementations(ALL_IMPLEMENTATIONS, _log)
     probe = RssPeakProbe()
+    loads = {"at start": load_averages()}
     results = run_fit_predict_grid(runnable, config, probe, _log)
+    loads["after the fit/predict grid"] = load_averages()
     grid = run_grid_search(config, _log)
+    loads["at end"] = load_averages()
     return RunSummary(
         config=config,
         machine=machine,
@@ -101,16 +104,18 @@ def run(config: BenchmarkConfig) -> RunSummary:
         targets=evaluate_targets(results, grid, config),
         memory_method=probe.method,
         adam_variant=adam_variant(),
-        load_average_end=load_average(),
+        loads=loads,
+        usable_cores=usable_cores(),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     summary = run(build_config(args))
-    print(render_console(summary))
+    # The file first: a closed stdout pipe (| head) must not lose the report.
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(render_markdown(summary), encoding="utf-8")
         _log(f"wrote {args.out}")
+    print(render_console(summary))
     return 0

@@ -32,7 +32,8 @@ def _total_ram() -> str:
     return f"{int(match.group(1)) / 2**20:.1f} GiB" if match else "unknown"
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """Cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -62,12 +63,19 @@ def _blas_threads() -> str:
     return ", ".join(entries) or "none found"
 
 
-def load_average() -> str:
-    """1/5/15-minute load averages, e.g. for the start and end of a run."""
+Load = tuple[float, float, float]
+
+
+def load_averages() -> Load | None:
+    """The 1/5/15-minute load averages, or None where the OS has none."""
     try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
+        return os.getloadavg()
+    except (OSError, AttributeError):
+        return None
+
+
+def format_load(load: Load | None) -> str:
+    return "unknown" if load is None else " / ".join(f"{v:.2f}" for v in load)
 
 
 def describe_machine() -> dict[str, str]:
@@ -77,7 +85,7 @@ def describe_machine() -> dict[str, str]:
             "%Y-%m-%d %H:%M UTC"
         ),
         "CPU": _cpu_model(),
-        "Cores": f"{os.cpu_count()} logical, {_usable_cores()} usable by this process",
+        "Cores": f"{os.cpu_count()} logical, {usable_cores()} usable by this process",
         "RAM": _total_ram(),
         "OS": platform.platform(),
         "Python": platform.python_version(),
@@ -88,5 +96,4 @@ def describe_machine() -> dict[str, str]:
         "nnestimators": _version("nnestimators"),
         "torch threads (intra-op)": str(torch.get_num_threads()),
         "BLAS threads (numpy / sklearn)": _blas_threads(),
-        "Load average (1/5/15 min) at start": load_average(),
     }

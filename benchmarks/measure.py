@@ -20,16 +20,30 @@ _PROC_STATUS = Path("/proc/self/status")
 _PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
-def timed(fn: Callable[[], T]) -> tuple[float, T]:
-    """Wall-clock seconds of ``fn()`` and its result.
+@dataclass(frozen=True)
+class Timing:
+    """Seconds one call took: wall clock, and CPU time of this process."""
+
+    wall: float
+    # All threads of this process, children excluded. With one torch thread
+    # this is the time the call really ran on a core: far less sensitive than
+    # wall time to other processes competing for the cores.
+    cpu: float
+
+
+def timed(fn: Callable[[], T]) -> tuple[Timing, T]:
+    """How long ``fn()`` took, and its result.
 
     A collection first, so that garbage left by the previous measurement is not
     billed to this one.
     """
     gc.collect()
-    start = time.perf_counter()
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
     result = fn()
-    return time.perf_counter() - start, result
+    timing = Timing(
+        wall=time.perf_counter() - wall_start, cpu=time.process_time() - cpu_start
+    )
+    return timing, result
 
 
 def _proc_status_kib(field_name: str) -> int | None:
@@ -136,6 +150,7 @@ class CellRecord:
     """Everything measured for one :class:`CellKey`."""
 
     fit_seconds: list[float] = field(default_factory=list)
+    fit_cpu_seconds: list[float] = field(default_factory=list)
     predict_seconds: list[float] = field(default_factory=list)
     train_accuracy: float | None = None
     memory: MemoryUsage | None = None
@@ -157,6 +172,10 @@ class Results:
     def fit_median(self, impl: str, n_rows: int, batch_size: int) -> float | None:
         record = self.get(impl, n_rows, batch_size)
         return median(record.fit_seconds) if record else None
+
+    def fit_cpu_median(self, impl: str, n_rows: int, batch_size: int) -> float | None:
+        record = self.get(impl, n_rows, batch_size)
+        return median(record.fit_cpu_seconds) if record else None
 
     def predict_median(self, impl: str, n_rows: int, batch_size: int) -> float | None:
         record = self.get(impl, n_rows, batch_size)

@@ -51,11 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     impl.fit(X[:256], y[:256], replace(settings, epochs=1))
     if args.profile:
         profile = cProfile.Profile()
-        seconds, _ = timed(lambda: profile.runcall(impl.fit, X, y, settings))
+        timing, _ = timed(lambda: profile.runcall(impl.fit, X, y, settings))
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
     else:
-        seconds, _ = timed(lambda: impl.fit(X, y, settings))
-    print(f"{impl.key} fit: {seconds:.3f}s", file=sys.stderr)
+        timing, _ = timed(lambda: impl.fit(X, y, settings))
+    print(
+        f"{impl.key} fit: {timing.wall:.3f}s (CPU {timing.cpu:.3f}s)", file=sys.stderr
+    )
     return 0
 
 

@@ -7,7 +7,7 @@ TRAINING_PARAMETERS = """\
     lr : float, default=1e-3
         Learning rate.
     max_epochs : int or "auto", default="auto"
-        Passes over the training data. ``"auto"`` gives about 1,000
+        Passes over the training data. ``"auto"`` gives about 2,000
         optimiser steps, at least 10 and at most 200 epochs, so a 150-row
         table and a 100,000-row one both train well.
     batch_size : int or "auto", default="auto"

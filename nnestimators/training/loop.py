@@ -22,7 +22,7 @@ from .schedules import make_scheduler, step_scheduler
 
 # "auto" training length: enough optimiser steps for small tables, at least
 # MIN_EPOCHS passes over large ones.
-TARGET_STEPS = 1000
+TARGET_STEPS = 2000
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
 # Rows per forward call when only inference is needed (validation).
 INFERENCE_BATCH_SIZE = 4096
