@@ -21,8 +21,9 @@ TRAINING_PARAMETERS = """\
     metrics : list of str or callable, default=None
         scikit-learn scorer names (``"accuracy"``, ``"roc_auc"``, ``"f1"``,
         ``"neg_root_mean_squared_error"``, ...) or scorer callables
-        ``scorer(estimator, X, y)``, computed on the validation data each
-        epoch from one forward pass and recorded as ``valid_<name>``.
+        ``scorer(estimator, X, y)`` (named after their metric), or a dict
+        ``{name: scorer}``; computed on the validation data each epoch from
+        one forward pass and recorded as ``valid_<name>``.
         None records accuracy for classifiers and nothing else for regressors.
     monitor : str, default="valid_loss"
         History key that defines the best epoch; losses and errors are

@@ -139,9 +139,14 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
 
         Before the first fit nothing is built: values are only stored.
         """
+        names = _signature_names(type(self))
+        # Parameters of a parameter that is itself an estimator-like object
+        # (augment__max_shift, say) go to that object, as scikit-learn does.
+        nested = {k: v for k, v in params.items() if self._is_nested(k, names)}
+        BaseEstimator.set_params(self, **nested)
+        params = {k: v for k, v in params.items() if k not in nested}
         if self.initialized_:
             return super().set_params(**params)
-        names = _signature_names(type(self))
         BaseEstimator.set_params(
             self, **{k: v for k, v in params.items() if k in names}
         )
@@ -152,6 +157,13 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
                 setattr(self, key, value)
                 self._params_to_validate.add(key)
         return self
+
+    def _is_nested(self, key, names):
+        owner = key.split("__", 1)[0]
+        if "__" not in key or owner not in names:
+            return False
+        value = getattr(self, owner, None)
+        return hasattr(value, "set_params") and not isinstance(value, type)
 
     # scikit-learn's repr: the class and the parameters that differ from defaults.
     __repr__ = BaseEstimator.__repr__

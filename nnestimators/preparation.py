@@ -40,7 +40,9 @@ class DataPreparation:
             self, X, y=y, reset=reset, regression=self._regression
         )
         targets = self._encode_target(y, reset=reset, classes=classes)
-        weights = self._loss_weights(X, y, targets, sample_weight)
+        # partial_fit may stream chunks of one class once the classes are known.
+        streaming = not reset or classes is not None
+        weights = self._loss_weights(X, y, targets, sample_weight, streaming)
         if reset:
             self._record_shapes(X, targets)
         if validation_data is not None:
@@ -69,11 +71,11 @@ class DataPreparation:
         train = TensorBatches(X, targets, weights, self.device_, rows=train_rows)
         return train, valid, metric_weights
 
-    def _loss_weights(self, X, y, targets, sample_weight):
+    def _loss_weights(self, X, y, targets, sample_weight, streaming=False):
         weights = validation.sample_weights(
             self, X, y, sample_weight, getattr(self, "class_weight", None)
         )
-        if not self._regression:
+        if not self._regression and not streaming:
             validation.check_weighted_classes(self, targets, weights)
         # Equal weights change nothing: the loop then skips weighting altogether,
         # and sample_weight=None and all-ones give bit-identical fits.

@@ -321,3 +321,25 @@ def test_partial_fit_never_trains_on_rows_it_validated_on(iris):
     for _ in range(4):
         model.partial_fit(X, y, classes=[0, 1, 2])
     assert len(trained_rows) == 120  # the same 80% every call
+
+
+def test_parameters_of_an_augment_object_are_tunable():
+    from sklearn.datasets import load_digits
+
+    from nnestimators.augment import GaussianNoise
+
+    X, y = load_digits(return_X_y=True)
+    images = (X[:200] / 16).reshape(-1, 8, 8)
+    model = NNClassifier(augment=GaussianNoise(std=0.1), max_epochs=2)
+    model.set_params(augment__std=0.3)
+    assert model.get_params()["augment__std"] == 0.3
+    model.fit(images, y[:200]).set_params(augment__std=0.5)  # also once fitted
+    assert model.augment.std == 0.5
+
+
+def test_partial_fit_accepts_chunks_of_one_class_once_classes_are_known(iris):
+    X, y = iris
+    model = NNClassifier(random_state=0)
+    for label in (0, 1, 2):
+        model.partial_fit(X[y == label], y[y == label], classes=[0, 1, 2])
+    assert len(model.history_) == 3

@@ -266,3 +266,15 @@ def test_verbose_two_adds_a_batch_progress_bar(iris, capsys):
     captured = capsys.readouterr()
     assert captured.out.count("Epoch ") == 2  # the epoch lines
     assert "Epoch 1/2:" in captured.err and "/10 [" in captured.err  # the bar
+
+
+def test_scorer_objects_are_recorded_under_their_metric_name(cancer):
+    from sklearn.metrics import fbeta_score, make_scorer
+
+    X, y = cancer
+    model = NNBinaryClassifier(
+        max_epochs=2,
+        validation_fraction=0.2,
+        metrics=[make_scorer(fbeta_score, beta=2), "roc_auc"],
+    ).fit(X, y)
+    assert {"valid_fbeta_score", "valid_roc_auc"} <= set(model.history_frame())

@@ -138,7 +138,7 @@ def make_network(task, preset, max_epochs, seed):
     -------
     estimator : NNBinaryClassifier, NNClassifier or TransformedTargetRegressor
         A regression network learns a standardised target, through a
-        :class:`~sklearn.compose.TransformedTargetRegressor`: targets in the
+        ``sklearn.compose.TransformedTargetRegressor``: targets in the
         hundreds would otherwise need many epochs just to reach their scale.
     """
     from sklearn.compose import TransformedTargetRegressor

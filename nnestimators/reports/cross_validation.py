@@ -56,7 +56,7 @@ def cross_validated_report(
 ):
     """Cross-validate an estimator and gather scores, predictions and figures.
 
-    Runs :func:`sklearn.model_selection.cross_validate` once, keeps the fold
+    Runs ``sklearn.model_selection.cross_validate`` once, keeps the fold
     estimators and predicts each fold's test samples with its estimator, so
     the out-of-fold curves and matrices cost no refitting.
 
@@ -71,8 +71,8 @@ def cross_validated_report(
     y : array-like of shape (n_samples,)
         The target.
     cv : int or cross-validation generator, default=5
-        An int gives a shuffled :class:`~sklearn.model_selection.StratifiedKFold`
-        for classification or :class:`~sklearn.model_selection.KFold` for
+        An int gives a shuffled ``sklearn.model_selection.StratifiedKFold``
+        for classification or ``sklearn.model_selection.KFold`` for
         regression; anything else is passed to ``cross_validate`` as is.
     scoring : None, str, callable, list of str or dict, default=None
         Metrics. ``None`` gives the task's defaults: accuracy, precision,
@@ -189,14 +189,14 @@ def _positive_class_scores(estimator, X, pos_label):
 class CrossValidatedReport:
     """Scores, out-of-fold predictions and figures of one cross-validation.
 
-    Build it with :func:`cross_validated_report`.
+    Build it with ``cross_validated_report``.
 
     Parameters
     ----------
     estimator : estimator object
         The cross-validated (unfitted) estimator.
-    task : {"binary", "multiclass", "regression"}
-        The learning task.
+    task : str
+        The learning task: "binary", "multiclass" or "regression".
     metrics : list of Metric
         The metrics scored.
     cv_results : dict

@@ -1,6 +1,6 @@
 """Figures: training histories and cross-validated diagnostics.
 
-Every function returns a :class:`matplotlib.figure.Figure` drawn on the
+Every function returns a ``matplotlib.figure.Figure`` drawn on the
 non-interactive Agg canvas, so nothing touches pyplot's global state, no
 window opens and nothing needs closing.
 """

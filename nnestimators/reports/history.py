@@ -18,7 +18,7 @@ def final_step(estimator):
 
     Unwraps fitted searches (``best_estimator_``), unfitted searches
     (``estimator``), Pipelines (their last step) and
-    :class:`~sklearn.compose.TransformedTargetRegressor` (``regressor_``),
+    ``sklearn.compose.TransformedTargetRegressor`` (``regressor_``),
     in any nesting.
 
     Parameters

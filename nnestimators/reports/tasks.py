@@ -169,14 +169,14 @@ def default_metrics(task, y, estimator=None):
     """Return the default metrics of a report for ``task``.
 
     Binary: accuracy, precision, recall, f1, roc_auc, average_precision (the
-    label-based ones use :func:`positive_label` so string labels work).
+    label-based ones use ``positive_label`` so string labels work).
     Multiclass: accuracy, f1_macro, precision_macro, recall_macro, roc_auc_ovr.
     Regression: rmse, mae, r2 (errors shown as positive numbers).
 
     Parameters
     ----------
-    task : {"binary", "multiclass", "regression"}
-        The learning task.
+    task : str
+        The learning task: "binary", "multiclass" or "regression".
     y : array-like of shape (n_samples,)
         The target, used to find the positive label of binary problems.
     estimator : estimator object, default=None
@@ -268,12 +268,12 @@ def resolve_metrics(scoring, task, y, estimator=None):
     Parameters
     ----------
     scoring : None, str, callable, list of str or dict
-        ``None`` gives :func:`default_metrics`. A string is a scikit-learn
+        ``None`` gives ``default_metrics``. A string is a scikit-learn
         scorer name; a callable is a scorer named ``"score"``; a list holds
         scorer names; a dict maps report names to scorer names or scorers.
         Names starting with ``neg_`` are shown as positive errors.
-    task : {"binary", "multiclass", "regression"}
-        The learning task.
+    task : str
+        The learning task: "binary", "multiclass" or "regression".
     y : array-like of shape (n_samples,)
         The target.
     estimator : estimator object, default=None

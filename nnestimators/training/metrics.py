@@ -35,11 +35,18 @@ def _named(metrics):
         if isinstance(metric, str):
             yield metric, metric
         elif callable(metric):
-            yield getattr(metric, "__name__", type(metric).__name__), metric
+            yield _callable_name(metric), metric
         else:
             raise ValueError(
                 f"metrics must hold scorer names or callables, got {metric!r}."
             )
+
+
+def _callable_name(metric):
+    # make_scorer(fbeta_score, ...) is named after its metric, "fbeta_score".
+    score_func = getattr(metric, "_score_func", None)
+    named = score_func if score_func is not None else metric
+    return getattr(named, "__name__", type(metric).__name__)
 
 
 class FrozenPredictions:
