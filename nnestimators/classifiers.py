@@ -40,7 +40,7 @@ class _ClassifierMixin(NNEstimatorMixin):
     def classes_(self, value):
         self._classes = value
 
-    def _encode_target(self, y, *, reset, classes):
+    def _encode_target(self, y, *, reset, classes, sample_weight=None):
         if reset:
             known = None if classes is None else np.unique(classes)
             self.classes_, codes = validation.encode_labels(

@@ -39,7 +39,9 @@ class DataPreparation:
         X, y = validation.check_X(
             self, X, y=y, reset=reset, regression=self._regression
         )
-        targets = self._encode_target(y, reset=reset, classes=classes)
+        targets = self._encode_target(
+            y, reset=reset, classes=classes, sample_weight=sample_weight
+        )
         # partial_fit may stream chunks of one class once the classes are known.
         streaming = not reset or classes is not None
         weights = self._loss_weights(X, y, targets, sample_weight, streaming)

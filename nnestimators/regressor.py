@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNetRegressor
 from skorch.dataset import Dataset
 from skorch.utils import data_from_dataset
@@ -25,10 +26,17 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         The network; its arguments as ``module__name=value``.
     criterion : type, default=torch.nn.MSELoss
         Loss, built with ``reduction="none"`` so that sample weights apply.
+    standardize_target : bool, default=True
+        Train on ``(y - mean) / std`` (weighted by ``sample_weight``) and map
+        predictions back, so targets on any scale (prices, counts) train as
+        well as scaled ones. Losses in the history are then in standard
+        units; validation metrics stay in the units of ``y``.
 {TRAINING_PARAMETERS}
     Attributes
     ----------
-{FITTED_ATTRIBUTES}
+{FITTED_ATTRIBUTES}    target_mean_, target_scale_ : ndarray of shape (n_targets,)
+        The standardisation of ``y`` (0 and 1 with ``standardize_target=False``).
+
     See Also
     --------
     NNClassifier : Classification.
@@ -36,25 +44,27 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes
-    >>> from sklearn.compose import TransformedTargetRegressor
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
     >>> from nnestimators import NNRegressor
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> model = TransformedTargetRegressor(
-    ...     make_pipeline(StandardScaler(), NNRegressor(random_state=0)),
-    ...     transformer=StandardScaler())
+    >>> model = make_pipeline(StandardScaler(), NNRegressor(random_state=0))
     >>> model.fit(X, y).score(X, y) > 0.4
     True
     """
 
     _regression = True
+    _parameter_constraints = {
+        **NNEstimatorMixin._parameter_constraints,
+        "standardize_target": ["boolean"],
+    }
 
     def __init__(
         self,
         module=MLP,
         *,
         criterion=torch.nn.MSELoss,
+        standardize_target=True,
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs="auto",
@@ -88,21 +98,43 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         tags.target_tags.single_output = True
         return tags
 
-    def _encode_target(self, y, *, reset, classes):
-        targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+    def _encode_target(self, y, *, reset, classes, sample_weight=None):
+        targets = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if reset:
             self._target_ndim = np.ndim(y)
+            self.target_mean_, self.target_scale_ = self._target_statistics(
+                targets, sample_weight
+            )
         elif targets.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {targets.shape[1]} targets, but {type(self).__name__} was "
                 f"fitted with {self.n_outputs_}."
             )
-        return targets
+        return ((targets - self.target_mean_) / self.target_scale_).astype(np.float32)
+
+    def _target_statistics(self, targets, sample_weight):
+        """Mean and scale the network learns targets in (0 and 1 when off)."""
+        n_targets = targets.shape[1]
+        if not self.standardize_target:
+            return np.zeros(n_targets), np.ones(n_targets)
+        # Weighted, so that integer weights and repeated rows agree.
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, targets, ensure_non_negative=True
+            )
+            weights = weights if weights.sum() > 0 else None  # refused later
+        mean = np.average(targets, axis=0, weights=weights)
+        variance = np.average((targets - mean) ** 2, axis=0, weights=weights)
+        scale = np.sqrt(variance)
+        return mean, np.where(scale > 0, scale, 1.0)
 
     def _record_shapes(self, X, targets):
         self.n_outputs_ = targets.shape[1]
 
     def _record_dataset_targets(self, dataset, first_y):
+        # A Dataset's targets are used as they are.
+        self.target_mean_, self.target_scale_ = 0.0, 1.0
         if isinstance(dataset, Dataset):
             _, targets = data_from_dataset(dataset)
             self._target_ndim = np.ndim(targets)
@@ -111,6 +143,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         self.n_outputs_ = max(1, first_y.numel())
 
     def _metric_targets(self, targets):
+        targets = targets * self.target_scale_ + self.target_mean_
         return targets.ravel() if self._target_ndim == 1 else targets
 
     def _metric_classes(self):
@@ -120,7 +153,8 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         return {"predict": self._decode(raw)}
 
     def _decode(self, raw):
-        values = raw.numpy().astype(np.float64)
+        values = raw.numpy().astype(np.float64).reshape(len(raw), -1)
+        values = values * self.target_scale_ + self.target_mean_
         if self._target_ndim == 1:
             return values.reshape(len(values))
         return values.reshape(len(values), self.n_outputs_)

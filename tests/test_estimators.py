@@ -343,3 +343,15 @@ def test_partial_fit_accepts_chunks_of_one_class_once_classes_are_known(iris):
     for label in (0, 1, 2):
         model.partial_fit(X[y == label], y[y == label], classes=[0, 1, 2])
     assert len(model.history_) == 3
+
+
+def test_regressor_trains_on_targets_of_any_scale(diabetes):
+    X, y = diabetes
+    scores = [
+        NNRegressor(**FAST).fit(X, y * scale + shift).score(X, y * scale + shift)
+        for scale, shift in [(1.0, 0.0), (1e4, 5e5)]
+    ]
+    # Standardised internally, so the scale of y changes nothing.
+    assert scores[1] == pytest.approx(scores[0], abs=1e-3)
+    raw = NNRegressor(standardize_target=False, **FAST).fit(X, y * 1e4 + 5e5)
+    assert raw.score(X, y * 1e4 + 5e5) < 0

@@ -22,6 +22,8 @@ _FITTED = (
     "device_",
     "best_epoch_",
     "_target_ndim",
+    "target_mean_",
+    "target_scale_",
 )
 
 
