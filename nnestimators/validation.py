@@ -2,7 +2,7 @@
 
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 _NO_Y = object()
@@ -78,21 +78,24 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
     ``classes`` fixes the label set (``partial_fit``'s argument, or the fitted
     ``classes_``); otherwise it is taken from ``y``.
     """
-    check_classification_targets(y)
-    if binary:
-        kind = type_of_target(y, input_name="y", raise_unknown=True)
-        if kind != "binary":
-            raise ValueError(
-                f"Only binary classification is supported. The type of the target "
-                f"is {kind}."
-            )
-    if classes is None:
-        classes = np.unique(y)
-    if len(classes) < 2:
+    # check_classification_targets' test and words, with one type_of_target.
+    kind = type_of_target(y, input_name="y", raise_unknown=True)
+    if kind not in ("binary", "multiclass"):
         raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes in the "
-            f"data, but the data contains only one class: {classes[0]!r}."
+            f"Unknown label type: {kind}. Maybe you are trying to fit a "
+            "classifier, which expects discrete classes on a regression target "
+            "with continuous values."
         )
+    if binary and kind != "binary":
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is "
+            f"{kind}."
+        )
+    if classes is None:
+        classes, codes = np.unique(y, return_inverse=True)
+        _check_two_classes(estimator, classes)
+        return classes, codes.reshape(-1).astype(np.int64)
+    _check_two_classes(estimator, classes)
     if binary and len(classes) > 2:
         raise ValueError(
             "Only binary classification is supported. The type of the target is "
@@ -107,6 +110,14 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
             f"the known classes are {classes.tolist()!r}."
         )
     return classes, codes.astype(np.int64)
+
+
+def _check_two_classes(estimator, classes):
+    if len(classes) < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes in the "
+            f"data, but the data contains only one class: {classes[0]!r}."
+        )
 
 
 def sample_weights(estimator, X, y, sample_weight, class_weight=None):

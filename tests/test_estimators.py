@@ -90,7 +90,7 @@ def test_regressor_predicts_the_shape_of_y(diabetes, shape):
 def test_shapes_are_inferred_and_passed_to_the_module(iris):
     X, y = iris
     model = NNClassifier(module__hidden_units=(7,), **FAST).fit(X, y)
-    first, last = model.module_.layers[1], model.module_.layers[-1]
+    first, last = model.module_.layers[0], model.module_.layers[-1]
     assert (first.in_features, first.out_features) == (4, 7)
     assert last.out_features == 3
     assert model.n_features_in_ == 4 and model.input_shape_ == (4,)
@@ -212,7 +212,7 @@ def test_get_and_set_params_reach_module_optimizer_and_callbacks(iris):
     assert params["module__hidden_units"] == (5,)
     assert params["optimizer__weight_decay"] == 1e-4
     model.fit(X, y)
-    assert model.module_.layers[1].out_features == 5
+    assert model.module_.layers[0].out_features == 5
     assert model.optimizer_.param_groups[0]["weight_decay"] == 1e-4
     assert model.optimizer_.param_groups[0]["lr"] == 0.02
     assert "callbacks__train_acc__lower_is_better" in model.get_params()
@@ -259,11 +259,11 @@ def test_partial_fit_trains_one_epoch_per_call(iris):
 def test_warm_start_continues_weights_and_history(iris):
     X, y = iris
     model = NNClassifier(max_epochs=3, warm_start=True, random_state=0).fit(X, y)
-    weights = model.module_.layers[1].weight.detach().clone()
+    weights = model.module_.layers[0].weight.detach().clone()
     model.fit(X, y)
     assert len(model.history_) == 6
     assert list(model.history_frame()["epoch"]) == [1, 2, 3, 4, 5, 6]
-    assert not torch.equal(weights, model.module_.layers[1].weight)
+    assert not torch.equal(weights, model.module_.layers[0].weight)
     cold = NNClassifier(max_epochs=3, random_state=0).fit(X, y)
     assert len(cold.fit(X, y).history_) == 3
 

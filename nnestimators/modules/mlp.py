@@ -59,7 +59,7 @@ class MLP(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
 
-        layers = [nn.Flatten()]
+        layers = []
         width_in = n_features
         for width in hidden_units:
             layers.append(nn.Linear(width_in, width))
@@ -74,6 +74,8 @@ class MLP(nn.Module):
 
     def forward(self, X):
         """Return the raw outputs (logits or values), shape (n, n_outputs)."""
+        if X.dim() > 2:  # images and other n-d samples are flattened
+            X = X.flatten(1)
         return self.layers(X)
 
 

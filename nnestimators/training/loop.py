@@ -116,8 +116,12 @@ class TrainingLoop:
             if hooks:
                 self.notify("on_batch_begin", batch=(Xb, yb), training=True)
             loss, y_pred = self._train_step(Xb, yb, wb, hooks, fit_params)
-            batch_weight = len(yb) if wb is None else wb.sum()
-            loss_sum.add_(loss.detach() * batch_weight)
+            if wb is None:
+                batch_weight = len(yb)
+                loss_sum.add_(loss.detach(), alpha=batch_weight)
+            else:
+                batch_weight = wb.sum()
+                loss_sum.add_(loss.detach() * batch_weight)
             weight_sum += batch_weight
             if check_each_batch:
                 if not math.isfinite(loss.item()):
