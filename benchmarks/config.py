@@ -40,6 +40,8 @@ class BenchmarkConfig:
     grid_folds: int = 3
     grid_n_jobs: tuple[int, ...] = (1, 2)
     grid_repeats: int = 3
+    # Busy-loop length of one control task (about 0.1 s of pure Python).
+    control_iterations: int = 3_000_000
     quick: bool = False
 
     def settings(self, batch_size: int) -> TrainSettings:
@@ -64,5 +66,6 @@ QUICK = replace(
     grid_rows=1_000,
     grid_epochs=1,
     grid_repeats=1,
+    control_iterations=100_000,
     quick=True,
 )

@@ -1,10 +1,16 @@
-"""GridSearchCV over the nnestimators classifier at several ``n_jobs``."""
+"""GridSearchCV over the nnestimators classifier at several ``n_jobs``.
+
+Next to it runs a control: the same number of joblib tasks, each a pure-Python
+busy loop that needs nothing but a free core. Its speed-up is the most any
+parallel work could gain on this machine during this run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from joblib import Parallel, delayed
 from sklearn.model_selection import GridSearchCV
 
 from benchmarks.config import BenchmarkConfig
@@ -29,11 +35,17 @@ def n_candidates() -> int:
     return count
 
 
+def n_fits(config: BenchmarkConfig) -> int:
+    """Fits per search: candidates x folds (``refit=False``)."""
+    return n_candidates() * config.grid_folds
+
+
 @dataclass
 class GridSearchResult:
     """Wall-clock seconds per ``n_jobs``, one entry per repeat (in run order)."""
 
     seconds: dict[int, list[float]] = field(default_factory=dict)
+    control_seconds: dict[int, list[float]] = field(default_factory=dict)
     unavailable: str | None = None
 
     def median(self, n_jobs: int) -> float | None:
@@ -42,6 +54,13 @@ class GridSearchResult:
     def speed_up(self, n_jobs: int, baseline_jobs: int = 1) -> float | None:
         """How many times faster ``n_jobs`` is than ``baseline_jobs`` (medians)."""
         return ratio(self.median(baseline_jobs), self.median(n_jobs))
+
+    def control_median(self, n_jobs: int) -> float | None:
+        return median(self.control_seconds.get(n_jobs, []))
+
+    def control_speed_up(self, n_jobs: int, baseline_jobs: int = 1) -> float | None:
+        """The control's speed-up: what a free core would have given."""
+        return ratio(self.control_median(baseline_jobs), self.control_median(n_jobs))
 
 
 def _search(config: BenchmarkConfig, n_jobs: int) -> GridSearchCV:
@@ -57,12 +76,29 @@ def _search(config: BenchmarkConfig, n_jobs: int) -> GridSearchCV:
     )
 
 
-def run_grid_search(config: BenchmarkConfig, log: Log) -> GridSearchResult:
-    """Time the search at every ``config.grid_n_jobs``, interleaved per repeat.
+def busy_loop(iterations: int) -> int:
+    """CPU-bound pure Python: no torch, no BLAS, next to no memory."""
+    total = 0
+    for i in range(iterations):
+        total += i
+    return total
 
-    The first ``n_jobs > 1`` run also pays for starting joblib's worker
-    processes; later repeats reuse them, as a session running several searches
-    would.
+
+def _run_control(config: BenchmarkConfig, n_jobs: int) -> float:
+    """Seconds for ``n_fits`` busy-loop tasks through joblib (same backend)."""
+    tasks = (
+        delayed(busy_loop)(config.control_iterations) for _ in range(n_fits(config))
+    )
+    timing, _ = timed(lambda: Parallel(n_jobs=n_jobs)(tasks))
+    return timing.wall
+
+
+def run_grid_search(config: BenchmarkConfig, log: Log) -> GridSearchResult:
+    """Time the search and the control at every ``config.grid_n_jobs``.
+
+    Everything is interleaved per repeat. The first ``n_jobs > 1`` search also
+    pays for starting joblib's worker processes; later repeats reuse them, as a
+    session running several searches would.
     """
     reason = NNEstimatorsImpl().unavailable_reason()
     if reason is not None:
@@ -74,10 +110,11 @@ def run_grid_search(config: BenchmarkConfig, log: Log) -> GridSearchResult:
         for n_jobs in config.grid_n_jobs:
             timing, _ = timed(lambda n_jobs=n_jobs: _search(config, n_jobs).fit(X, y))
             # Wall clock only: the workers' CPU time is not this process's.
-            seconds = timing.wall
-            result.seconds.setdefault(n_jobs, []).append(seconds)
+            result.seconds.setdefault(n_jobs, []).append(timing.wall)
+            control = _run_control(config, n_jobs)
+            result.control_seconds.setdefault(n_jobs, []).append(control)
             log(
                 f"grid search repeat {repeat + 1}/{config.grid_repeats} "
-                f"n_jobs={n_jobs}: {seconds:.2f}s"
+                f"n_jobs={n_jobs}: {timing.wall:.2f}s (control {control:.2f}s)"
             )
     return result

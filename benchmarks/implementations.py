@@ -79,9 +79,7 @@ def make_nnestimators_classifier(**params: Any):
     from nnestimators.modules import MLP
 
     defaults = {
-        # Every implementation runs on the CPU. Explicit, too, because an
-        # unfitted estimator with device="auto" failed to unpickle in joblib
-        # workers when this suite was written.
+        # Every implementation runs on the CPU, whatever the machine has.
         "device": "cpu",
         "module": MLP,
         "optimizer": torch.optim.Adam,

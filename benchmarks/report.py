@@ -6,7 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benchmarks.config import BenchmarkConfig
-from benchmarks.grid_search import PARAM_GRID, GridSearchResult, n_candidates
+from benchmarks.grid_search import (
+    PARAM_GRID,
+    GridSearchResult,
+    n_candidates,
+    n_fits,
+)
 from benchmarks.implementations import Implementation
 from benchmarks.machine import Load, format_load
 from benchmarks.measure import CellRecord, Results, median, ratio
@@ -135,13 +140,22 @@ def _ratio_table(summary: RunSummary, metric: Callable[..., float | None]) -> st
 def grid_search_table(grid: GridSearchResult) -> str:
     if grid.unavailable:
         return f"_Not run: {grid.unavailable}_"
-    headers = ["n_jobs", "median s", "all runs s (in order)", "speed-up vs n_jobs=1"]
+    headers = [
+        "n_jobs",
+        "median s",
+        "all runs s (in order)",
+        "speed-up vs n_jobs=1",
+        "control median s",
+        "control speed-up",
+    ]
     rows = [
         [
             str(n_jobs),
             _seconds(grid.median(n_jobs)),
             ", ".join(f"{s:.2f}" for s in runs),
             _times(grid.speed_up(n_jobs)),
+            _seconds(grid.control_median(n_jobs)),
+            _times(grid.control_speed_up(n_jobs)),
         ]
         for n_jobs, runs in grid.seconds.items()
     ]
@@ -171,7 +185,7 @@ def missed_targets_section(targets: Sequence[TargetCheck]) -> str:
         "",
     ]
     lines += [
-        f"- {check.description} ({check.measured}): **EXPLANATION PENDING**"
+        f"- {check.description}: {check.measured}. **EXPLANATION PENDING**"
         for check in missed
     ]
     return "\n".join(lines)
@@ -244,7 +258,11 @@ def _method_section(summary: RunSummary) -> str:
   folds on {c.grid_rows:,} rows, {c.grid_epochs} epoch(s), batch
   {c.grid_batch_size}, `refit=False` (only the parallelisable fits are timed),
   n_jobs in {list(c.grid_n_jobs)} interleaved, {c.grid_repeats} repeat(s), median.
-  The first run with n_jobs > 1 includes starting the worker processes."""
+  The first run with n_jobs > 1 includes starting the worker processes.
+  **Control:** after each search, {n_fits(c)} joblib tasks of a pure-Python busy
+  loop (no torch, no BLAS) at the same n_jobs. Its speed-up is what a second
+  free core gave any work during this run; on a shared machine it can be far
+  below 2."""
 
 
 def _grid_text() -> str:
