@@ -67,15 +67,19 @@ class TensorBatches:
             order = order.to(self.X.device)
         if self.rows is not None:
             order = self.rows if order is None else self.rows[order]
+        # Resident data needs no copy per batch; the rest moves batch by batch.
+        move = (lambda t: t) if self.X.device == self.device else self._to_device
+        X, y, weights = self.X, self.y, self.weights
         for start in range(0, n, batch_size):
             if order is None:
                 rows = slice(start, start + batch_size)
             else:
                 rows = order[start : start + batch_size]
-            weights = (
-                None if self.weights is None else self._to_device(self.weights[rows])
+            yield (
+                move(X[rows]),
+                move(y[rows]),
+                None if weights is None else move(weights[rows]),
             )
-            yield self._to_device(self.X[rows]), self._to_device(self.y[rows]), weights
 
     def as_dataset(self):
         """The same rows as a skorch ``Dataset``, for skorch's own callbacks."""
