@@ -1,6 +1,7 @@
 """Where and how a fit runs: device choice, torch threads and random seeds."""
 
 import contextlib
+import gc
 import os
 import sys
 
@@ -152,3 +153,21 @@ def seeded(seed, device):
         else:
             torch.manual_seed(seed)
         yield
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector inside the block.
+
+    A training step frees its tensors by reference counting; the collector
+    would only rescan the process's objects over and over (several percent
+    of a small network's step in a large process). Cycles, if any, are
+    collected once the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -14,6 +14,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ..data import first_output
+from ..runtime import gc_paused
 from .divergence import TrainingDivergedError, divergence_message
 from .metrics import FrozenPredictions, make_scorers, score_outputs
 from .monitor import Monitor
@@ -110,34 +111,35 @@ class TrainingLoop:
             if (self.verbose >= 2)
             else None
         )
-        for batch_index, (Xb, yb, wb) in enumerate(
-            train.batches(batch_size, permutation), start=1
-        ):
-            if hooks:
-                self.notify("on_batch_begin", batch=(Xb, yb), training=True)
-            loss, y_pred = self._train_step(Xb, yb, wb, hooks, fit_params)
-            if wb is None:
-                batch_weight = len(yb)
-                loss_sum.add_(loss.detach(), alpha=batch_weight)
-            else:
-                batch_weight = wb.sum()
-                loss_sum.add_(loss.detach() * batch_weight)
-            weight_sum += batch_weight
-            if check_each_batch:
-                if not math.isfinite(loss.item()):
-                    self._diverged(epoch, batch_index)
-            else:  # on accelerators, one flag read per epoch avoids a sync per batch
-                finite &= torch.isfinite(loss.detach())
-            if hooks:
-                self.notify(
-                    "on_batch_end",
-                    batch=(Xb, yb),
-                    training=True,
-                    loss=loss,
-                    y_pred=y_pred,
-                )
-            if bar is not None:
-                bar.update()
+        with gc_paused():
+            for batch_index, (Xb, yb, wb) in enumerate(
+                train.batches(batch_size, permutation), start=1
+            ):
+                if hooks:
+                    self.notify("on_batch_begin", batch=(Xb, yb), training=True)
+                loss, y_pred = self._train_step(Xb, yb, wb, hooks, fit_params)
+                if wb is None:
+                    batch_weight = len(yb)
+                    loss_sum.add_(loss.detach(), alpha=batch_weight)
+                else:
+                    batch_weight = wb.sum()
+                    loss_sum.add_(loss.detach() * batch_weight)
+                weight_sum += batch_weight
+                if check_each_batch:
+                    if not math.isfinite(loss.item()):
+                        self._diverged(epoch, batch_index)
+                else:  # on accelerators, one flag read per epoch avoids a sync per batch
+                    finite &= torch.isfinite(loss.detach())
+                if hooks:
+                    self.notify(
+                        "on_batch_end",
+                        batch=(Xb, yb),
+                        training=True,
+                        loss=loss,
+                        y_pred=y_pred,
+                    )
+                if bar is not None:
+                    bar.update()
         if bar is not None:
             bar.close()
         if not check_each_batch and not bool(finite):
