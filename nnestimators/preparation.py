@@ -84,12 +84,10 @@ class DataPreparation:
         return None if np.all(weights == weights[0]) else weights
 
     def _external_validation(self, validation_data):
-        if not isinstance(validation_data, tuple | list) or len(
+        well_formed = isinstance(validation_data, tuple | list) and len(
             validation_data
-        ) not in (
-            2,
-            3,
-        ):
+        ) in (2, 3)
+        if not well_formed:
             raise ValueError(
                 "validation_data must be a tuple (X_val, y_val) or "
                 "(X_val, y_val, sample_weight_val)."
@@ -100,10 +98,8 @@ class DataPreparation:
             self, X_val, y=y_val, reset=False, regression=self._regression
         )
         targets = self._encode_target(y_val, reset=False, classes=None)
-        weights = validation.sample_weights(
-            self, X_val, y_val, weight_val, getattr(self, "class_weight", None)
-        )
-        weights = None if np.all(weights == weights[0]) else weights
+        # Validation rows need no two classes of their own, as a stream chunk.
+        weights = self._loss_weights(X_val, y_val, targets, weight_val, streaming=True)
         metric_weights = None if weight_val is None else np.asarray(weight_val, float)
         return TensorBatches(X_val, targets, weights, self.device_), metric_weights
 
