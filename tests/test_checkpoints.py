@@ -1,6 +1,7 @@
 """Checkpoints: the best model on disk, reloaded without unpickling, resumable."""
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -28,6 +29,19 @@ def _table(n_samples=120, n_features=8, **kwargs):
 
 def _fit_folders(checkpoint_dir):
     return sorted(p for p in checkpoint_dir.iterdir() if p.is_dir())
+
+
+def _rewrite_config(folder, change):
+    """Edit a checkpoint's config with ``change(config)``, checksum updated."""
+    file = os.path.join(folder, "checkpoint.pt")
+    payload = torch.load(file, weights_only=True)
+    config = json.loads(payload["config"])
+    change(config)
+    payload["config"] = json.dumps(config)
+    payload["checksums"]["config"] = hashlib.sha256(
+        payload["config"].encode()
+    ).hexdigest()
+    torch.save(payload, file)
 
 
 @pytest.fixture(scope="module")
@@ -216,25 +230,29 @@ def test_dataframe_feature_names_round_trip(tmp_path):
 
 def test_parameters_beyond_json_round_trip(tmp_path):
     X, y = _table()
-    estimator = NNBinaryClassifier(
-        lr=np.float64(1e-2),
-        class_weight={0: 1.0, 1: 2.0},
-        augment=functools.partial(torch.nn.functional.dropout, p=0.0),
-        criterion__pos_weight=torch.tensor([1.5]),
-        module__activation=torch.nn.Tanh,
-        validation_fraction=0.25,
-        max_epochs=3,
-        checkpoint_dir=tmp_path,
-        n_threads=1,
-        random_state=np.random.RandomState(0),
-    ).fit(X, y)
-    loaded = NNBinaryClassifier.from_checkpoint(tmp_path)
+    augment = functools.partial(torch.nn.functional.dropout, p=0.0)
+    with pytest.warns(UserWarning, match="cannot store augment .*partial"):
+        estimator = NNBinaryClassifier(
+            lr=np.float64(1e-2),
+            class_weight={0: 1.0, 1: 2.0},
+            augment=augment,
+            criterion__pos_weight=torch.tensor([1.5]),
+            module__activation=torch.nn.Tanh,
+            validation_fraction=0.25,
+            max_epochs=3,
+            checkpoint_dir=tmp_path,
+            n_threads=1,
+            random_state=np.random.RandomState(0),
+        ).fit(X, y)
+    # No partial is rebuilt from a file: it is passed again.
+    with pytest.raises(ValueError, match=r"from_checkpoint\(path, augment=\.\.\.\)"):
+        NNBinaryClassifier.from_checkpoint(tmp_path)
+    loaded = NNBinaryClassifier.from_checkpoint(tmp_path, augment=augment)
     assert type(loaded.lr) is np.float64 and loaded.lr == estimator.lr
     # Saved although the numpy lr sits in the optimizer's param_groups.
     assert loaded.optimizer_.state_dict()["state"]
     assert loaded.class_weight == {0: 1.0, 1: 2.0}
-    assert loaded.augment.func is torch.nn.functional.dropout
-    assert loaded.augment.keywords == {"p": 0.0}
+    assert loaded.augment is augment
     assert torch.equal(loaded.criterion__pos_weight, estimator.criterion__pos_weight)
     assert loaded.module__activation is torch.nn.Tanh
     assert isinstance(loaded.random_state, np.random.RandomState)
@@ -279,8 +297,11 @@ def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch
     estimator = NNClassifier(
         validation_fraction=0.25, max_epochs=10, checkpoint_dir=tmp_path, **FAST
     )
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as error:
         estimator.fit(X, y)
+    assert isinstance(error.value, checkpoints.CheckpointWriteError)
+    assert "the disk is full" not in str(error.value)  # a bare OSError: no errno
+    assert "previous checkpoint there is kept" in str(error.value)
     [folder] = _fit_folders(tmp_path)
     assert sorted(os.listdir(folder)) == ["checkpoint.pt", "estimator.json"]
     loaded = NNClassifier.from_checkpoint(folder)
@@ -292,11 +313,7 @@ def test_unavailable_device_falls_back_to_cpu(tmp_path, overfit):
     estimator, X, _, _ = overfit
     folder = tmp_path / "copy"
     shutil.copytree(estimator.checkpoint_path_, folder)
-    payload = torch.load(folder / "checkpoint.pt", weights_only=True)
-    config = json.loads(payload["config"])
-    config["fitted"]["device_"] = "cuda:99"
-    payload["config"] = json.dumps(config)
-    torch.save(payload, folder / "checkpoint.pt")
+    _rewrite_config(folder, lambda config: config["fitted"].update(device_="cuda:99"))
     with pytest.warns(UserWarning, match="'cuda:99', which is not available"):
         loaded = NNClassifier.from_checkpoint(folder)
     assert loaded.device_ == "cpu"

@@ -17,7 +17,11 @@ folder), so a crash or a full disk while writing leaves the previous best
 intact. It is a dict that ``torch.load(path, weights_only=True)`` reads:
 
 ``"format"``, ``"format_version"``
-    ``"nnestimators.checkpoint"`` and the layout version (1).
+    ``"nnestimators.checkpoint"`` and the layout version (2).
+``"checksums"``
+    sha256 digests of ``"config"``, of ``"history"`` and of all tensors
+    (``"module"``, ``"optimizer"``, ``"lr_scheduler"``, ``"tensors"``),
+    verified on loading.
 ``"config"``
     JSON text: ``"class"`` (import path of the estimator class),
     ``"params"`` (``get_params(deep=False)`` encoded as below),
@@ -46,20 +50,41 @@ dicts with string keys are written as one-key objects: ``{"__tuple__":
 "dtype": ..., "shape": ...}``, ``{"__numpy__": value, "dtype": ...}``,
 ``{"__tensor__": position, ...}``, ``{"__torch_dtype__": name}``,
 ``{"__path__": text}``, ``{"__random_state__": state}``, ``{"__import__":
-"module:qualname"}`` for classes and functions, ``{"__partial__": ...}`` for
-``functools.partial``, and ``{"__object__": "module:qualname", "params":
-{...}}`` for objects rebuilt from their constructor arguments (the
-``nnestimators.augment`` classes, skorch callbacks, scikit-learn style
-objects).
+"module:qualname"}`` for classes and functions, and ``{"__object__":
+"module:qualname", "params": {...}}`` for objects rebuilt from their
+constructor arguments (the ``nnestimators.augment`` classes, say).
 
-Loading never unpickles: it imports the classes and functions the file
-names and calls them as ``fit`` would, so treat a checkpoint from elsewhere
-as you would a configuration file. A parameter with no such form (a lambda,
-a function defined inside another function, an object holding other state)
+Trust model. A checkpoint is data, and loading one from elsewhere runs no
+code of its choosing. ``checkpoint.pt`` is read with ``weights_only=True``
+(tensors and plain values, never unpickled objects), after checking its zip
+archive and the sha256 checksums recorded at writing; a damaged file raises
+``CorruptCheckpointError``. The classes the JSON names are text looked up,
+exactly and as a whole, among classes already imported: the built-in
+allow-list (``torch.nn`` modules and losses, ``torch.optim`` optimizers and
+learning-rate schedulers, ``nnestimators.modules``, ``nnestimators.augment``
+and, as the checkpoint's own class, the nnestimators estimators) and what
+the caller trusts: ``from_checkpoint(path, trusted=[MyNet])``, or the
+classes and functions passed again as parameters (``module=MyNet``). Any
+other name is refused with ``UntrustedCheckpointError`` before it is
+imported, listing the entries and how to trust them; no ``functools.partial``
+and no object of an untrusted class is rebuilt from a file. Fitted
+attributes and the history must be plain data (numbers, strings, arrays),
+and a parameter passed to ``from_checkpoint`` replaces the stored one, which
+is then not read at all. Trusting a class means trusting its constructor
+with arguments from the file: trust only what you would call yourself.
+
+A parameter with no stored form (a lambda, a ``functools.partial``, a
+function defined inside another function, an object holding other state)
 is listed in ``"not_saved"`` and must be passed again to
 ``from_checkpoint``.
 """
 
+from .errors import (
+    CheckpointError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+    UntrustedCheckpointError,
+)
 from .layout import (  # noqa: F401  (the format's names, public as before)
     CHECKPOINT_FILE,
     DESCRIPTION_FILE,
@@ -69,6 +94,14 @@ from .layout import (  # noqa: F401  (the format's names, public as before)
 from .reader import load_checkpoint
 
 # write_checkpoint saves through this name, so that tests can patch it here.
-from .writer import write_checkpoint
+from .writer import check_checkpoint_dir, write_checkpoint
 
-__all__ = ["write_checkpoint", "load_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointWriteError",
+    "CorruptCheckpointError",
+    "UntrustedCheckpointError",
+    "check_checkpoint_dir",
+    "load_checkpoint",
+    "write_checkpoint",
+]

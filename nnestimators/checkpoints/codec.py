@@ -100,11 +100,9 @@ def _encode_random_state(value, tensors):
 
 
 def _encode_partial(value, tensors):
-    return {
-        "__partial__": encode(value.func, tensors),
-        "args": encode(list(value.args), tensors),
-        "keywords": encode(dict(value.keywords), tensors),
-    }
+    raise NotSaveable(
+        "a functools.partial is not stored: loading rebuilds no partials from a file"
+    )
 
 
 _ENCODERS = (
@@ -210,103 +208,208 @@ def _params_from_signature(value):
 # -- decoding ------------------------------------------------------------------
 
 
-def decode(value, tensors):
-    """Inverse of ``encode``."""
-    if type(value) is list:
-        return [decode(item, tensors) for item in value]
-    if type(value) is not dict:
-        return value
-    for marker, decoder in _DECODERS.items():
-        if marker in value:
-            return decoder(value, tensors)
-    return {key: decode(item, tensors) for key, item in value.items()}
+class Malformed(Exception):
+    """JSON that ``encode`` never writes: the checkpoint is damaged."""
 
 
-def _decode_tuple(value, tensors):
-    return tuple(decode(value["__tuple__"], tensors))
+_REFUSED = object()  # stands for a refused value while decoding goes on
 
 
-def _decode_dict(value, tensors):
-    return {
-        decode(key, tensors): decode(item, tensors) for key, item in value["__dict__"]
-    }
+class Decoder:
+    """Inverse of ``encode`` for one checkpoint, under a trust policy.
+
+    Parameters
+    ----------
+    tensors : list of torch.Tensor
+        The checkpoint's ``"tensors"``.
+    policy : TrustPolicy or None
+        None decodes plain data only: numbers, strings, lists, dicts,
+        tuples, arrays, numpy scalars and tensors. With a policy, the values
+        of parameters may also name classes (and functions the caller
+        trusted); nothing is imported, the policy looks names up among
+        objects that exist already.
+
+    ``decode`` never raises for an untrusted name: it records the refusal in
+    ``refused`` (a list of ``(kind, detail)``) and goes on, so that one error
+    can list them all. It raises ``Malformed`` for JSON ``encode`` never writes.
+    """
+
+    def __init__(self, tensors, policy=None):
+        self.tensors = tensors
+        self.policy = policy
+        self.refused = []
+
+    def decode(self, value):
+        if type(value) is list:
+            return [self.decode(item) for item in value]
+        if type(value) is not dict:
+            if type(value) not in PLAIN_TYPES:
+                raise Malformed(f"unexpected {type(value).__name__}")
+            return value
+        markers = [key for key in value if key.startswith("__") and key.endswith("__")]
+        if not markers:
+            return {key: self.decode(item) for key, item in value.items()}
+        if len(markers) > 1:
+            raise Malformed(f"several markers {markers}")
+        [marker] = markers
+        decoder = _DATA_DECODERS.get(marker)
+        if decoder is None and self.policy is not None:
+            decoder = _PARAMETER_DECODERS.get(marker)
+        if decoder is None:
+            if marker in _PARAMETER_DECODERS:  # an object where data belongs
+                self.refused.append(("data", _describe_refused(marker, value)))
+                return _REFUSED
+            raise Malformed(f"unknown marker {marker}")
+        return decoder(self, value)
+
+    def _field(self, value, key, kind):
+        item = value.get(key)
+        if type(item) is not kind:
+            raise Malformed(f"{key} is {item!r}")
+        return item
+
+    def _tuple(self, value):
+        return tuple(self.decode(self._field(value, "__tuple__", list)))
+
+    def _dict(self, value):
+        pairs = self._field(value, "__dict__", list)
+        decoded = {}
+        for pair in pairs:
+            if type(pair) is not list or len(pair) != 2:
+                raise Malformed("a __dict__ entry is not a [key, value] pair")
+            key = self.decode(pair[0])
+            if key is _REFUSED:
+                continue
+            try:
+                decoded[key] = self.decode(pair[1])
+            except TypeError:  # an unhashable key
+                raise Malformed(f"unhashable key {key!r}") from None
+        return decoded
+
+    def _ndarray(self, value):
+        dtype = np.dtype(self._field(value, "dtype", str))
+        shape = self._field(value, "shape", list)
+        items = self.decode(self._field(value, "__ndarray__", list))
+        if _holds_refused(items):
+            return _REFUSED
+        if dtype.kind == "O":
+            # Filled element by element so that list items stay single elements.
+            array = np.empty(len(items), dtype=object)
+            array[:] = items
+        else:
+            array = np.array(items, dtype=dtype)
+        return array.reshape(shape)
+
+    def _numpy_scalar(self, value):
+        dtype = np.dtype(self._field(value, "dtype", str))
+        if dtype.kind == "O":
+            raise Malformed("an object numpy scalar")
+        return dtype.type(self.decode(value.get("__numpy__")))
+
+    def _tensor(self, value):
+        position = self._field(value, "__tensor__", int)
+        if not 0 <= position < len(self.tensors):
+            raise Malformed(f"no tensor at position {position}")
+        tensor = self.tensors[position]
+        device = value.get("device", "cpu")
+        if type(device) is not str:
+            raise Malformed(f"device is {device!r}")
+        return tensor.to(device) if device_available(device) else tensor
+
+    def _torch_dtype(self, value):
+        name = self._field(value, "__torch_dtype__", str)
+        dtype = getattr(torch, name, None) if name.isidentifier() else None
+        if not isinstance(dtype, torch.dtype):
+            raise Malformed(f"unknown torch dtype {name!r}")
+        return dtype
+
+    def _path(self, value):
+        return pathlib.Path(self._field(value, "__path__", str))
+
+    def _random_state(self, value):
+        state = self.decode(value.get("__random_state__"))
+        random_state = np.random.RandomState()
+        try:
+            random_state.set_state(state)
+        except (TypeError, ValueError) as exc:
+            raise Malformed(f"a random state that numpy refuses ({exc})") from None
+        return random_state
+
+    def _import(self, value):
+        path = value.get("__import__")
+        obj = self.policy.lookup(path, need_class=False)
+        if obj is None:
+            self.refused.append(("name", _text(path)))
+            return _REFUSED
+        return obj
+
+    def _partial(self, value):
+        self.refused.append(("partial", "functools.partial"))
+        return _REFUSED
+
+    def _object(self, value):
+        path = value.get("__object__")
+        cls = self.policy.lookup(path, need_class=True)
+        if cls is None:  # its arguments are not even decoded
+            self.refused.append(("name", _text(path)))
+            return _REFUSED
+        params = self.decode(self._field(value, "params", dict))
+        if _holds_refused(params):
+            return _REFUSED
+        return cls(**params)
 
 
-def _decode_ndarray(value, tensors):
-    dtype = np.dtype(value["dtype"])
-    items = decode(value["__ndarray__"], tensors)
-    if dtype.kind == "O":
-        # Filled element by element so that list items stay single elements.
-        array = np.empty(len(items), dtype=object)
-        array[:] = items
-    else:
-        array = np.array(items, dtype=dtype)
-    return array.reshape(value["shape"])
+def _text(path):
+    return path if type(path) is str else repr(path)
 
 
-def _decode_numpy_scalar(value, tensors):
-    return np.dtype(value["dtype"]).type(decode(value["__numpy__"], tensors))
+def _describe_refused(marker, value):
+    named = value.get(marker)
+    if marker == "__partial__":
+        return "a functools.partial, which is not plain data"
+    return f"{_text(named)}, which is not plain data"
 
 
-def _decode_tensor(value, tensors):
-    tensor = tensors[value["__tensor__"]]
-    device = value.get("device", "cpu")
-    return tensor.to(device) if device_available(device) else tensor
+def _holds_refused(value):
+    if value is _REFUSED:
+        return True
+    if type(value) in (list, tuple):
+        return any(_holds_refused(item) for item in value)
+    if type(value) is dict:
+        return any(_holds_refused(item) for item in value.values())
+    return False
 
 
-def _decode_torch_dtype(value, tensors):
-    dtype = getattr(torch, value["__torch_dtype__"], None)
-    if not isinstance(dtype, torch.dtype):
-        raise ValueError(f"unknown torch dtype {value['__torch_dtype__']!r}")
-    return dtype
-
-
-def _decode_path(value, tensors):
-    return pathlib.Path(value["__path__"])
-
-
-def _decode_random_state(value, tensors):
-    random_state = np.random.RandomState()
-    random_state.set_state(decode(value["__random_state__"], tensors))
-    return random_state
-
-
-def _decode_import(value, tensors):
-    return resolve(value["__import__"])
-
-
-def _decode_partial(value, tensors):
-    return functools.partial(
-        decode(value["__partial__"], tensors),
-        *decode(value["args"], tensors),
-        **decode(value["keywords"], tensors),
-    )
-
-
-def _decode_object(value, tensors):
-    cls = resolve(value["__object__"])
-    if not isinstance(cls, type):
-        raise ValueError(f"{value['__object__']} is not a class")
-    return cls(**decode(value["params"], tensors))
-
-
-_DECODERS = {
-    "__tuple__": _decode_tuple,
-    "__dict__": _decode_dict,
-    "__ndarray__": _decode_ndarray,
-    "__numpy__": _decode_numpy_scalar,
-    "__tensor__": _decode_tensor,
-    "__torch_dtype__": _decode_torch_dtype,
-    "__path__": _decode_path,
-    "__random_state__": _decode_random_state,
-    "__import__": _decode_import,
-    "__partial__": _decode_partial,
-    "__object__": _decode_object,
+# Plain data: what fitted attributes and the history may hold.
+_DATA_DECODERS = {
+    "__tuple__": Decoder._tuple,
+    "__dict__": Decoder._dict,
+    "__ndarray__": Decoder._ndarray,
+    "__numpy__": Decoder._numpy_scalar,
+    "__tensor__": Decoder._tensor,
+}
+# Parameters may also hold these; names go through the trust policy.
+_PARAMETER_DECODERS = {
+    "__torch_dtype__": Decoder._torch_dtype,
+    "__path__": Decoder._path,
+    "__random_state__": Decoder._random_state,
+    "__import__": Decoder._import,
+    "__partial__": Decoder._partial,
+    "__object__": Decoder._object,
 }
 
 
+def holds_refused(value):
+    """Whether a decoded value contains a refused entry."""
+    return _holds_refused(value)
+
+
 def resolve(path):
-    """Import ``"module:qualname"``."""
+    """Import ``"module:qualname"``.
+
+    Only for checking, when writing, that a live object's own name leads back
+    to it; never for names read from a file.
+    """
     module_name, _, qualname = path.partition(":")
     obj = importlib.import_module(module_name)
     for part in qualname.split("."):

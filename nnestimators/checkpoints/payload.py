@@ -10,10 +10,12 @@ import torch
 
 from .. import __version__
 from .codec import PLAIN_TYPES, NotSaveable, encode, import_path
+from .integrity import checksums
 from .layout import FORMAT, FORMAT_VERSION
 
-# Fitted attributes that, with the parameters, rebuild the estimator.
-_FITTED = (
+# Fitted attributes that, with the parameters, rebuild the estimator; loading
+# sets these and no others, from plain data only.
+FITTED = (
     "classes_",
     "n_features_in_",
     "feature_names_in_",
@@ -42,6 +44,7 @@ def build_payload(estimator):
         "lr_scheduler": _optional_state(estimator, "lr_scheduler_"),
         "tensors": tensors,
     }
+    payload["checksums"] = checksums(payload)
     return payload, config
 
 
@@ -72,7 +75,7 @@ def _encode_params(estimator, tensors):
 
 def _encode_fitted(estimator, tensors):
     fitted = {}
-    for name in _FITTED:
+    for name in FITTED:
         if not hasattr(estimator, name):
             continue
         try:

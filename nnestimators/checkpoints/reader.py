@@ -11,12 +11,25 @@ from skorch.history import History
 from ..runtime import resolve_device, resolve_n_threads, seeded, torch_threads
 from ..training.monitor import lower_is_better
 from ..training.schedules import make_scheduler
-from .codec import decode, describe_not_saved, device_available, resolve
+from .codec import Decoder, Malformed, describe_not_saved, device_available
+from .errors import CheckpointError, CorruptCheckpointError, UntrustedCheckpointError
+from .integrity import check_archive, verify
 from .layout import CHECKPOINT_FILE, FORMAT, FORMAT_VERSION
+from .payload import FITTED
+from .trust import TrustPolicy, object_path, short_name, untrusted_error
 
 
-def load_checkpoint(cls, path, **params):
+def load_checkpoint(cls, path, *, trusted=None, **params):
     """Rebuild a fitted estimator from a checkpoint folder.
+
+    Loading imports and calls nothing the caller did not trust. The file
+    names classes as data; only those of the built-in allow-list (``torch.nn``
+    modules and losses, ``torch.optim`` optimizers and schedulers,
+    ``nnestimators.modules`` and ``nnestimators.augment``), those in
+    ``trusted`` and those passed again in ``params`` are used. Anything else
+    raises ``UntrustedCheckpointError`` before it is imported. The file's
+    checksums are verified first: a damaged file raises
+    ``CorruptCheckpointError``.
 
     Parameters
     ----------
@@ -26,9 +39,14 @@ def load_checkpoint(cls, path, **params):
     path : str or path-like
         A fit's checkpoint folder (``checkpoint_path_``), its
         ``checkpoint.pt``, or a ``checkpoint_dir`` holding exactly one fit.
+    trusted : list of classes and functions, default=None
+        Classes and functions, defined at the top level of a module, that
+        the checkpoint may name besides the built-in allow-list: your own
+        module class, say. They are matched by identity, never imported.
     **params
-        Parameters overriding the saved ones; required for those the
-        checkpoint lists as not saved.
+        Parameters overriding the saved ones, which are then not read at
+        all; required for those the checkpoint lists as not saved. The
+        classes and functions among them are trusted as well.
 
     Returns
     -------
@@ -36,20 +54,29 @@ def load_checkpoint(cls, path, **params):
         A fitted estimator with the checkpoint's weights, optimizer state and
         history; ``set_params(warm_start=True).fit(X, y)`` continues training.
     """
+    policy = TrustPolicy(trusted, params)
     folder = _find_fit_folder(path)
-    payload = _read_payload(os.path.join(folder, CHECKPOINT_FILE))
-    config = json.loads(payload["config"])
+    file = os.path.join(folder, CHECKPOINT_FILE)
+    payload = _read_payload(file)
+    config, history = _read_config(payload, file)
     tensors = payload["tensors"]
-    estimator_class = _checked_class(config["class"], cls, folder)
-    saved = _decode_params(config, tensors, params, estimator_class)
+    estimator_class = _checked_class(config["class"], cls, folder, policy)
+    refused = {}
+    fitted = _decode_fitted(config, tensors, refused, file)
+    history = _decode_data("history", history, tensors, refused, file)
+    saved = _decode_params(config, tensors, params, estimator_class, policy, refused)
+    if refused:
+        raise untrusted_error(estimator_class, folder, refused)
     estimator = estimator_class(**{**saved, **params})
-    _restore_fitted(estimator, config, tensors, params)
+    fitted["device_"] = _loading_device(fitted.get("device_", "cpu"), params)
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
     with (
         torch_threads(resolve_n_threads(estimator.n_threads)),
         seeded(0, estimator.device_),  # leaves the caller's random state alone
     ):
         estimator.initialize()
-    estimator.history_ = History(decode(json.loads(payload["history"]), tensors))
+    estimator.history_ = History(history)
     _restore_state(estimator, payload)
     estimator.checkpoint_path_ = folder
     # A warm-started fit of the loaded estimator continues in this folder.
@@ -86,63 +113,174 @@ def _find_fit_folder(path):
 
 
 def _read_payload(file):
+    check_archive(file)  # whole, CRCs intact, before torch reads a byte of it
     try:
         # weights_only: tensors and plain values only, never pickled objects.
         payload = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise ValueError(
+        if "GLOBAL" not in str(exc) and "global" not in str(exc):
+            raise CorruptCheckpointError(
+                f"{file} is corrupt: torch cannot read its content ({exc})."
+            ) from exc
+        raise CorruptCheckpointError(
             f"{file} holds Python objects other than tensors and plain values. "
-            "nnestimators checkpoints never do, and loading it could run code, "
-            "so it is not loaded."
+            "nnestimators checkpoints never do: the file is corrupt or was not "
+            "written by nnestimators, and loading it could run code, so it is "
+            "not loaded."
         ) from exc
-    except (RuntimeError, EOFError) as exc:
-        raise ValueError(f"{file} cannot be read as a checkpoint: {exc}") from exc
+    except Exception as exc:  # torch's reader: RuntimeError, OSError, KeyError...
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: torch cannot read it ({type(exc).__name__}: {exc})."
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{file} is not an nnestimators checkpoint.")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{file} was written by a newer nnestimators (checkpoint format "
-            f"{payload['format_version']}); upgrade nnestimators to load it."
+        raise CorruptCheckpointError(
+            f"{file} is not an nnestimators checkpoint: it has no "
+            f"format={FORMAT!r} entry. It is corrupt, or another file saved under "
+            "that name."
         )
+    version = payload.get("format_version", 0)
+    if type(version) is not int:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its format_version is {version!r}."
+        )
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{file} was written by a newer nnestimators (checkpoint format "
+            f"{version}); upgrade nnestimators to load it."
+        )
+    if version >= 2:
+        verify(payload, file)
+    else:
+        warnings.warn(
+            f"{file} was written by an older nnestimators, before checkpoints "
+            "held checksums: it cannot be checked for corruption.",
+            UserWarning,
+            stacklevel=4,
+        )
+    for key in ("config", "history"):
+        if type(payload.get(key)) is not str:
+            raise CorruptCheckpointError(f"{file} is corrupt: it has no {key} text.")
+    if not isinstance(payload.get("tensors"), list | tuple):
+        raise CorruptCheckpointError(f"{file} is corrupt: it has no tensors list.")
     return payload
 
 
-def _checked_class(path, cls, folder):
-    if path == f"{cls.__module__}:{cls.__qualname__}":
+# Each entry of the configuration that loading reads, and its JSON type.
+_CONFIG_ENTRIES = {"class": str, "params": dict, "not_saved": dict, "fitted": dict}
+
+
+def _read_config(payload, file):
+    """The configuration and history JSON, checked for the layout ``encode`` writes."""
+    parsed = {}
+    for key in ("config", "history"):
+        try:
+            parsed[key] = json.loads(payload[key])
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise CorruptCheckpointError(
+                f"{file} is corrupt: its {key} is not valid JSON ({exc})."
+            ) from None
+    config, history = parsed["config"], parsed["history"]
+    if type(config) is not dict:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its config is {type(config).__name__}, not an object."
+        )
+    for key, kind in _CONFIG_ENTRIES.items():
+        if type(config.get(key)) is not kind:
+            found = (
+                "missing" if key not in config else f"a {type(config[key]).__name__}"
+            )
+            raise CorruptCheckpointError(
+                f"{file} is corrupt: its config's {key!r} entry is {found}, not a "
+                f"{kind.__name__}."
+            )
+    if not all(type(why) is str for why in config["not_saved"].values()):
+        raise CorruptCheckpointError(f"{file} is corrupt: its not_saved is malformed.")
+    if type(history) is not list or not all(type(row) is dict for row in history):
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its history is not a list of epochs."
+        )
+    return config, history
+
+
+def _checked_class(path, cls, folder, policy):
+    """The estimator class the checkpoint names, if trusted; imports nothing."""
+    if path == object_path(cls):
         return cls
-    try:
-        recorded = resolve(path)
-    except (ImportError, AttributeError):
-        raise ValueError(
-            f"The checkpoint in {folder!r} holds a {path}, which cannot be imported "
-            "here."
-        ) from None
+    recorded = policy.lookup_estimator_class(path)
+    if recorded is None:
+        name = short_name(path)
+        raise UntrustedCheckpointError(
+            f"The checkpoint in {folder!r} holds a {path}, which is not one of "
+            "nnestimators' estimators, so it was not loaded and nothing was "
+            f"imported. If you trust where it comes from, load it with "
+            f"{name}.from_checkpoint(path), or pass "
+            f"{cls.__name__}.from_checkpoint(path, trusted=[{name}])."
+        )
     if not (isinstance(recorded, type) and issubclass(recorded, cls)):
-        name = getattr(recorded, "__name__", path)
-        raise ValueError(
+        name = recorded.__name__
+        raise CheckpointError(
             f"The checkpoint in {folder!r} holds a {name}, not a {cls.__name__}; "
             f"load it with {name}.from_checkpoint."
         )
     return recorded
 
 
-def _decode_params(config, tensors, overrides, estimator_class):
-    """Decode the saved parameters that ``overrides`` does not replace."""
+def _decode_data(field, value, tensors, refused, file):
+    """Decode what must be plain data; objects in it are refused."""
+    decoder = Decoder(tensors)
+    try:
+        decoded = decoder.decode(value)
+    except (Malformed, TypeError, ValueError) as exc:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its {field} is malformed ({exc})."
+        ) from None
+    if decoder.refused:
+        refused[field] = decoder.refused
+    return decoded
+
+
+def _decode_fitted(config, tensors, refused, file):
+    fitted = {}
+    for name, value in config["fitted"].items():
+        if name not in FITTED:
+            raise CorruptCheckpointError(
+                f"{file} is corrupt: it records a fitted attribute {name!r}, which "
+                "nnestimators never writes."
+            )
+        fitted[name] = _decode_data(f"fitted {name}", value, tensors, refused, file)
+    if type(fitted.get("device_", "cpu")) is not str:
+        raise CorruptCheckpointError(f"{file} is corrupt: its device_ is not a string.")
+    return fitted
+
+
+def _decode_params(config, tensors, overrides, estimator_class, policy, refused):
+    """Decode the saved parameters that ``overrides`` does not replace.
+
+    Names the policy does not trust are not imported: they go to ``refused``.
+    """
     missing = {
         name: why for name, why in config["not_saved"].items() if name not in overrides
     }
     if missing:
-        raise ValueError(_pass_again_message(estimator_class, missing, "cannot store"))
+        raise CheckpointError(
+            _pass_again_message(estimator_class, missing, "cannot store")
+        )
     params, failed = {}, {}
     for name, value in config["params"].items():
         if name in overrides:
-            continue
+            continue  # the caller's value: the saved one is not even decoded
+        decoder = Decoder(tensors, policy)
         try:
-            params[name] = decode(value, tensors)
-        except Exception as exc:  # an import or constructor of the user's code
+            params[name] = decoder.decode(value)
+        except Exception as exc:  # malformed, or a trusted constructor refusing
             failed[name] = f"{type(exc).__name__}: {exc}"
-    if failed:
-        raise ValueError(_pass_again_message(estimator_class, failed, "cannot rebuild"))
+        if decoder.refused:
+            refused[name] = decoder.refused
+            failed.pop(name, None)
+    if failed and not refused:
+        raise CheckpointError(
+            _pass_again_message(estimator_class, failed, "cannot rebuild")
+        )
     return params
 
 
@@ -155,13 +293,6 @@ def _pass_again_message(estimator_class, reasons, verb):
         f"{'it' if len(reasons) == 1 else 'them'} again: "
         f"{name}.from_checkpoint(path, {arguments})."
     )
-
-
-def _restore_fitted(estimator, config, tensors, overrides):
-    fitted = {name: decode(value, tensors) for name, value in config["fitted"].items()}
-    fitted["device_"] = _loading_device(fitted.get("device_", "cpu"), overrides)
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
 
 
 def _loading_device(recorded, overrides):
