@@ -222,10 +222,15 @@ def untrusted_error(estimator_class, folder, refused):
             "If you trust where this checkpoint comes from, pass these parameters "
             f"again: {name}.from_checkpoint(path, {arguments})"
         )
-        if unique and not partials:
+        if unique:
+            which = (
+                "or, for the parameters that name a class or function, list what "
+                "you trust"
+                if partials
+                else "or list the classes and functions you trust"
+            )
             message[-1] += (
-                ", or list the classes and functions you trust: "
-                f"{name}.from_checkpoint(path, trusted=[{', '.join(unique)}])"
+                f", {which}: {name}.from_checkpoint(path, trusted=[{', '.join(unique)}])"
             )
         message[-1] += "."
     return UntrustedCheckpointError("\n".join(message))
