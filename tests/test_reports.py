@@ -22,9 +22,11 @@ from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.reports import (
     CrossValidatedReport,
     cross_validated_report,
+    figures,
     plot_history,
 )
 from nnestimators.reports.export import frame_to_markdown
+from nnestimators.reports.formatting import format_number, mean_and_std
 from nnestimators.reports.tasks import infer_task
 
 N_FOLDS = 3
@@ -206,10 +208,64 @@ def test_figures(request, fixture, names):
 
 
 def test_training_curves_have_loss_and_recorded_metric(binary_report):
-    axes = binary_report.figures()["training_curves"].axes
+    figure = binary_report.figures()["training_curves"]
+    axes = figure.axes
     assert [ax.get_title() for ax in axes] == ["loss", "accuracy"]
-    # Three folds, each with a train and a validation loss curve.
-    assert len(axes[0].get_legend().get_texts()) == 2 * N_FOLDS
+    # Three folds, each with a train (solid) and a validation (dashed) curve.
+    styles = [line.get_linestyle() for line in axes[0].get_lines()]
+    assert styles.count("-") == N_FOLDS and styles.count("--") == N_FOLDS
+    # One legend, outside the panels, so that it hides no curve.
+    assert all(ax.get_legend() is None for ax in axes)
+    (legend,) = figure.legends
+    texts = [text.get_text() for text in legend.get_texts()]
+    assert texts == ["fold 1", "fold 2", "fold 3", "training", "validation"] + [
+        "best epoch"
+    ]
+    figure.canvas.draw()
+    legend_box = legend.get_window_extent()
+    for ax in axes:
+        assert not legend_box.overlaps(ax.get_window_extent())
+
+
+def _history(columns, n_epochs=5):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"epoch": np.arange(1, n_epochs + 1)})
+    for column in columns:
+        frame[column] = rng.random(n_epochs)
+    return frame
+
+
+def test_training_curves_draw_every_recorded_train_and_valid_metric():
+    histories = [
+        # Histories with train_<metric> keys, as the estimators will record.
+        _history(["train_loss", "valid_loss", "train_accuracy", "valid_accuracy"]),
+        _history(["train_loss", "valid_loss", "valid_accuracy"]),
+        _history(["train_loss", "train_r2"]),
+    ]
+    figure = figures.training_curves_figure(histories)
+    axes = {ax.get_title(): ax for ax in figure.axes}
+    assert list(axes) == ["loss", "accuracy", "r2"]
+
+    def styles(name):
+        return sorted(
+            (line.get_label(), line.get_linestyle()) for line in axes[name].get_lines()
+        )
+
+    assert styles("accuracy") == [
+        ("fold 1 train", "-"),
+        ("fold 1 valid", "--"),
+        ("fold 2 valid", "--"),
+    ]
+    assert styles("r2") == [("fold 3 train", "-")]
+    assert len(axes["loss"].get_lines()) == 5
+
+
+def test_plot_history_with_train_metrics():
+    history = _history(["train_loss", "valid_loss", "train_f1", "valid_f1"])
+    figure = plot_history(history)
+    assert [ax.get_title() for ax in figure.axes] == ["loss", "f1"]
+    labels = [line.get_label() for line in figure.axes[1].get_lines()]
+    assert labels == ["train", "valid"]
 
 
 def test_save_writes_parseable_files(binary_report, tmp_path):
@@ -334,3 +390,175 @@ def test_plot_history_errors(binary_report):
         plot_history(LogisticRegression().fit([[0], [1]], [0, 1]))
     with pytest.raises(ValueError, match="were not recorded"):
         plot_history(binary_report.estimators_[0], metrics=["f1"])
+
+
+@pytest.mark.parametrize(
+    "value, digits, text",
+    [
+        (37260.41, 4, "37,260"),
+        (3801.7, 2, "3,800"),
+        (1234567.0, 4, "1,235,000"),
+        (0.96134, 4, "0.9613"),
+        (0.0123, 2, "0.012"),
+        (2.0, 4, "2"),
+        (-1520.6, 4, "-1,521"),
+        (1.5e-7, 2, "1.5e-07"),
+        (float("nan"), 4, "nan"),
+    ],
+)
+def test_format_number(value, digits, text):
+    assert format_number(value, digits) == text
+
+
+def test_mean_and_std_is_readable():
+    assert mean_and_std(37260.4, 3801.2) == "37,260 ± 3,800"
+    assert mean_and_std(0.96134, 0.0123) == "0.9613 ± 0.012"
+    assert mean_and_std(0.5, float("nan")) == "0.5"
+
+
+@pytest.fixture(scope="module")
+def large_target_report():
+    """A regression in the tens of thousands, as house prices are."""
+    X, y = load_diabetes(return_X_y=True)
+    return cross_validated_report(
+        LinearRegression(), X, 1000 * y, cv=N_FOLDS, random_state=0
+    )
+
+
+def test_regression_summary_prints_readable_numbers(large_target_report):
+    text = str(large_target_report)
+    assert "e+" not in text
+    rmse = large_target_report.formatted_summary().loc["rmse", "test"]
+    mean, std = rmse.split(" ± ")
+    assert "," in mean and "," in std  # thousands separators
+    assert len(mean.replace(",", "")) <= 6
+
+
+def test_regression_tick_labels_do_not_run_together(large_target_report):
+    figure = large_target_report.figures()["prediction_error"]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels() if t.get_text()]
+            assert 2 <= len(labels) <= 7
+            assert all("e" not in t.get_text() for t in labels)
+            assert axis.get_offset_text().get_text() == ""
+            boxes = [t.get_window_extent(renderer) for t in labels]
+            for left, right in zip(boxes, boxes[1:]):
+                assert not left.overlaps(right)
+        assert any("," in t.get_text() for t in ax.yaxis.get_ticklabels())
+
+
+def test_progress_is_reported_per_fold():
+    X, y = load_iris(return_X_y=True)
+    seen = []
+    report = cross_validated_report(
+        LogisticRegression(max_iter=200),
+        X,
+        y,
+        cv=N_FOLDS,
+        random_state=0,
+        progress=seen.append,
+    )
+    assert [result.fold for result in seen] == [1, 2, 3]
+    assert all(result.n_splits == N_FOLDS for result in seen)
+    assert all(result.seconds > 0 for result in seen)
+    assert seen[0].test_scores["accuracy"] == report.to_frame().loc[1, "test_accuracy"]
+    assert [r.estimator for r in seen] == report.estimators_
+
+
+def test_progress_with_parallel_folds():
+    X, y = load_iris(return_X_y=True)
+    seen = []
+    report = cross_validated_report(
+        LogisticRegression(max_iter=200),
+        X,
+        y,
+        cv=N_FOLDS,
+        n_jobs=2,
+        random_state=0,
+        progress=seen.append,
+    )
+    assert sorted(result.fold for result in seen) == [1, 2, 3]
+    sequential = cross_validated_report(
+        LogisticRegression(max_iter=200), X, y, cv=N_FOLDS, random_state=0
+    )
+    pd.testing.assert_frame_equal(
+        report.to_frame().filter(like="test_"),
+        sequential.to_frame().filter(like="test_"),
+    )
+    # Folds come back in fold order whatever order they finished in.
+    for fold, index in zip(report.folds, sequential.cv_results["indices"]["test"]):
+        np.testing.assert_array_equal(fold.test_index, index)
+
+
+def test_folds_stopped_while_improving_are_noted(binary_report):
+    expected = [
+        number
+        for number, pipeline in enumerate(binary_report.estimators_, start=1)
+        if pipeline[-1].history_frame()["valid_loss_best"].iloc[-1]
+    ]
+    assert binary_report.still_improving_folds() == expected
+    # Four epochs with patience 5 cannot stop early: at least one fold was
+    # still improving at the cap, and the note says so.
+    assert expected
+    (note,) = binary_report.notes()
+    assert "max_epochs cap while still improving" in note
+    html = binary_report.to_html()
+    assert "<h2>Notes</h2>" in html and "still improving" in html
+
+
+def test_still_improving_reads_the_monitor_flag():
+    from nnestimators.reports.history import still_improving
+
+    history = _history(["train_loss", "valid_loss"])
+    history["valid_loss_best"] = [True, True, False, False, False]
+    assert not still_improving(history)
+    history.loc[4, "valid_loss_best"] = True
+    # A history frame has no monitor; without the flag the loss decides.
+    history["valid_loss"] = [5.0, 4.0, 3.0, 2.0, 1.0]
+    assert still_improving(history.drop(columns="valid_loss_best"))
+    assert not still_improving(LogisticRegression())
+
+
+def test_html_page_stands_alone(tmp_path):
+    from sklearn.compose import make_column_transformer
+
+    rng = np.random.default_rng(0)
+    names = [f"a_rather_long_measurement_name_{i:02d}" for i in range(40)]
+    X = pd.DataFrame(rng.normal(size=(90, len(names))), columns=names)
+    X["colour"] = rng.choice(["red", "green"], len(X))
+    y = np.where(X[names[0]] > 0, "yes", "no")
+    model = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), names), ("passthrough", []), remainder="drop"
+        ),
+        LogisticRegression(),
+    )
+    report = cross_validated_report(
+        model, X, y, cv=N_FOLDS, random_state=0, context={"Data": "plants.csv"}
+    )
+    assert report.context["Data"] == "plants.csv"
+    assert report.context["Rows"] == "90"
+    assert report.context["Features"] == "41 (40 numeric, 1 categorical)"
+    assert report.context["Target"].startswith("binary: no ")
+    html = report.to_html()
+    for text in ("Data and model", "plants.csv", "41 (40 numeric, 1 categorical)"):
+        assert text in html
+    # Human captions, not raw names.
+    assert "<figcaption>ROC curve</figcaption>" in html
+    assert "<figcaption>Confusion matrix</figcaption>" in html
+    assert "roc curve" not in html
+    # Tables scroll inside their own box; the estimator text wraps.
+    assert html.count("<div class='table-wrap'><table") == 2
+    assert "overflow-x: auto" in html and "white-space: pre-wrap" in html
+    # The estimator's text is whole: no column name is cut.
+    estimator = html.split("<h2>Estimator</h2>")[1]
+    assert all(name in estimator for name in names)
+    assert "..." not in estimator
+    report.save(tmp_path)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["context"]["Data"] == "plants.csv"
+    assert saved["notes"] == []
+    assert all(name in saved["estimator_repr"] for name in names)

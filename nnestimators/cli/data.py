@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,16 @@ from .models import INNER_FOLDS
 # An integer target with at most this many distinct values is a class label.
 MAX_CLASS_LEVELS = 20
 
+# Text columns are dropped when their values are identifiers: distinct in more
+# than ID_SHARE of the rows (and more than MAX_CLASS_LEVELS of them), or when
+# they have more than MAX_DISTINCT_TEXT distinct values. One-hot encoding them
+# would add a column per value and learn nothing that generalises.
+ID_SHARE = 0.5
+MAX_DISTINCT_TEXT = 1000
+
+# Delimiters a CSV file may use; the comma is preferred when it fits.
+CSV_DELIMITERS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+
 READERS = {
     ".csv": pd.read_csv,
     ".parquet": pd.read_parquet,
@@ -21,11 +32,14 @@ READERS = {
 }
 
 
-def read_input(path):
+DEFAULT_DATA_NAME = "scikit-learn's built-in breast cancer data"
+
+
+def read_input(path, say=print):
     """The table and a short description of where it came from."""
     if path is None:
-        return load_default_data(), "scikit-learn breast cancer data"
-    return load_table(path), str(path)
+        return load_default_data(), DEFAULT_DATA_NAME
+    return load_table(path, say), str(path)
 
 
 def load_default_data():
@@ -50,13 +64,17 @@ def load_default_data():
     return frame
 
 
-def load_table(path):
+def load_table(path, say=print):
     """Read a CSV or parquet file, turning every failure into a CliError.
+
+    A CSV file's delimiter is detected: a comma, semicolon, tab or ``|``.
 
     Parameters
     ----------
     path : str or path-like
         A ``.csv``, ``.parquet`` or ``.pq`` file.
+    say : callable, default=print
+        Where the note about a delimiter other than a comma goes.
 
     Returns
     -------
@@ -85,7 +103,14 @@ def load_table(path):
         )
     if path.stat().st_size == 0:
         raise CliError(f"--data file is empty: {path}")
-    frame = _read_with(reader, path)
+    if reader is pd.read_csv:
+        delimiter = sniff_delimiter(path)
+        if delimiter != ",":
+            say(f"Note: {path.name} uses {CSV_DELIMITERS[delimiter]} as delimiter.")
+        frame = _read_with(lambda p: pd.read_csv(p, sep=delimiter), path)
+        _check_single_column(frame, path)
+    else:
+        frame = _read_with(reader, path)
     if len(frame.columns) < 2 or len(frame) == 0:
         raise CliError(
             f"--data file {path} has {len(frame)} rows and {len(frame.columns)} "
@@ -94,6 +119,70 @@ def load_table(path):
         )
     frame.columns = [str(column) for column in frame.columns]
     return frame
+
+
+def sniff_delimiter(path, sample_size=65536):
+    """The delimiter of a CSV file: ``","``, ``";"``, ``"\\t"`` or ``"|"``.
+
+    The comma wins when it splits the first lines into the same number (2 or
+    more) of fields; otherwise ``csv.Sniffer`` decides among the others. A
+    file that fits none is read with commas.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = path.write_text("a;b\\n1,5;2\\n")
+    >>> sniff_delimiter(path)
+    ';'
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as file:
+            sample = file.read(sample_size)
+    except OSError:
+        return ","
+    lines = sample.splitlines()
+    if len(sample) == sample_size and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    lines = [line for line in lines[:50] if line.strip()]
+    if not lines:
+        return ","
+    if _consistent_fields(lines, ","):
+        return ","
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=";\t|,")
+    except csv.Error:
+        dialect = None
+    if dialect is not None and dialect.delimiter in CSV_DELIMITERS:
+        return dialect.delimiter
+    for delimiter in (";", "\t", "|"):
+        if _consistent_fields(lines, delimiter):
+            return delimiter
+    return ","
+
+
+def _consistent_fields(lines, delimiter):
+    """Whether ``delimiter`` splits every line into the same 2+ fields."""
+    try:
+        counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
+    except csv.Error:
+        return False
+    return len(counts) == 1 and counts.pop() >= 2
+
+
+def _check_single_column(frame, path):
+    """A one-column table whose header holds a delimiter was read wrongly."""
+    if len(frame.columns) != 1:
+        return
+    header = str(frame.columns[0])
+    for delimiter, name in CSV_DELIMITERS.items():
+        if delimiter != "," and delimiter in header:
+            raise CliError(
+                f"--data file {path} was read as a single column, but its "
+                f"header holds {name}: the file seems to use {name} as "
+                "delimiter, with rows of unequal length; save it with "
+                "commas (,) as delimiter"
+            )
 
 
 def _read_with(reader, path):
@@ -157,6 +246,104 @@ def split_target(frame, target, say=print):
         say(f"Note: dropped {int(missing.sum())} rows with a missing target.")
         frame = frame.loc[~missing]
     return frame.drop(columns=target), frame[target], target
+
+
+def select_features(X, drop=(), say=print, target=None):
+    """Drop the ``--drop`` columns and the identifier-like text columns.
+
+    A text (non-numeric) column is identifier-like when its distinct values
+    number more than ``ID_SHARE`` of the rows and more than
+    ``MAX_CLASS_LEVELS``, and of very high cardinality beyond
+    ``MAX_DISTINCT_TEXT`` distinct values; one-hot encoding such a column
+    makes one feature per value, which costs memory and generalises to
+    nothing. Each drop is announced through ``say``.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The features.
+    drop : sequence of str, default=()
+        Columns to drop by name (the ``--drop`` option).
+    say : callable, default=print
+        Where the notes go.
+    target : str, default=None
+        The target's name, for the message when ``drop`` names it.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The features kept.
+    dropped : dict of str to str
+        Dropped column -> the reason, in column order.
+
+    Raises
+    ------
+    CliError
+        If ``drop`` names an unknown column or the target, or no feature
+        column is left.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"id": [f"u{i}" for i in range(30)], "x": range(30)})
+    >>> kept, dropped = select_features(X, say=lambda text: None)
+    >>> list(kept.columns), list(dropped)
+    (['x'], ['id'])
+    """
+    drop = list(dict.fromkeys(drop or ()))
+    for name in drop:
+        if name == target:
+            raise CliError(f"--drop {name!r} names the target column")
+        if name not in X.columns:
+            raise CliError(
+                f"--drop names an unknown column {name!r}; available columns: "
+                f"{_list_names(X.columns)}"
+            )
+    dropped = {name: "--drop" for name in drop}
+    for column in X.columns:
+        if column in dropped or _is_numeric_feature(X[column]):
+            continue
+        reason = _identifier_reason(X[column])
+        if reason:
+            dropped[column] = reason
+    for column, reason in dropped.items():
+        if reason == "--drop":
+            say(f"Note: dropped column {column!r} (--drop).")
+        else:
+            say(f"Note: dropped column {column!r}: {reason}.")
+    kept = [column for column in X.columns if column not in dropped]
+    if not kept:
+        raise CliError(
+            "no feature column is left after dropping "
+            f"{_list_names(dropped)}; a report needs at least one"
+        )
+    ordered = {column: dropped[column] for column in X.columns if column in dropped}
+    return X[kept], ordered
+
+
+def _is_numeric_feature(column):
+    return is_numeric_dtype(column) and not is_bool_dtype(column)
+
+
+def _identifier_reason(column):
+    """Why a text column is useless as categories, or None if it is not."""
+    values = column.dropna()
+    if len(values) == 0:
+        return None
+    try:
+        n_distinct = values.nunique()
+    except TypeError:  # unhashable values, e.g. lists from parquet
+        n_distinct = values.astype(str).nunique()
+    if n_distinct > MAX_CLASS_LEVELS and n_distinct > ID_SHARE * len(values):
+        return (
+            f"identifier-like, {n_distinct:,} distinct values in {len(values):,} rows"
+        )
+    if n_distinct > MAX_DISTINCT_TEXT:
+        return (
+            f"too many categories, {n_distinct:,} distinct values "
+            f"(more than {MAX_DISTINCT_TEXT:,})"
+        )
+    return None
 
 
 def _list_names(names, limit=20):

@@ -34,6 +34,10 @@ SEARCH_GRID = {
 RANDOM_SEARCH_ITERATIONS = 6
 INNER_FOLDS = 3
 
+# One-hot columns per text column: the most frequent values, the rest share
+# one "infrequent" column, so the encoded width stays bounded.
+MAX_CATEGORIES = 50
+
 
 def build_model(task, X, args):
     """The preprocessing and network pipeline, inside a search if asked.
@@ -45,7 +49,8 @@ def build_model(task, X, args):
     X : pandas.DataFrame
         The features, to pick numeric and categorical columns.
     args : argparse.Namespace
-        Options ``model``, ``max_epochs``, ``seed`` and ``search``.
+        Options ``model``, ``max_epochs``, ``seed``, ``search`` and
+        ``threads`` (optional).
 
     Returns
     -------
@@ -53,7 +58,13 @@ def build_model(task, X, args):
     """
     from sklearn.pipeline import Pipeline
 
-    network = make_network(task, args.model, args.max_epochs, args.seed)
+    network = make_network(
+        task,
+        args.model,
+        args.max_epochs,
+        args.seed,
+        n_threads=getattr(args, "threads", None),
+    )
     model = Pipeline([("preprocess", make_preprocessor(X)), ("model", network)])
     if args.search == "none":
         return model
@@ -62,6 +73,10 @@ def build_model(task, X, args):
 
 def make_preprocessor(X):
     """Impute and scale numeric columns, impute and one-hot encode the rest.
+
+    Each text column has at most ``MAX_CATEGORIES`` one-hot columns: its
+    most frequent values and one column for all the others (and for values
+    unseen in training).
 
     Parameters
     ----------
@@ -88,7 +103,12 @@ def make_preprocessor(X):
             # Mixed or boolean values become text so the encoder can sort them.
             FunctionTransformer(_as_text_categories, feature_names_out="one-to-one"),
             SimpleImputer(strategy="most_frequent"),
-            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                max_categories=MAX_CATEGORIES,
+                sparse_output=False,
+                dtype=np.float32,
+            ),
         )
         transformers.append(("categorical", encode, categorical))
     return ColumnTransformer(transformers)
@@ -120,7 +140,7 @@ def estimator_class(task):
     }[task]
 
 
-def make_network(task, preset, max_epochs, seed):
+def make_network(task, preset, max_epochs, seed, n_threads=None):
     """The network estimator for ``task`` with a ``--model`` preset.
 
     Parameters
@@ -133,6 +153,8 @@ def make_network(task, preset, max_epochs, seed):
         Most epochs per fit.
     seed : int
         Random state of the network.
+    n_threads : int, default=None
+        The network's ``n_threads``; None leaves the estimator's default.
 
     Returns
     -------
@@ -144,6 +166,7 @@ def make_network(task, preset, max_epochs, seed):
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.preprocessing import StandardScaler
 
+    options = {} if n_threads is None else {"n_threads": n_threads}
     network = estimator_class(task)(
         module__hidden_units=MODEL_PRESETS[preset],
         max_epochs=max_epochs,
@@ -152,6 +175,7 @@ def make_network(task, preset, max_epochs, seed):
         metrics=list(EPOCH_METRICS[task]),
         random_state=seed,
         verbose=0,
+        **options,
     )
     if task != "regression":
         return network

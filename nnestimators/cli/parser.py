@@ -21,12 +21,21 @@ Without --data, the breast cancer data set shipped with scikit-learn is used
 
 With --data, numeric columns are imputed with their median and standardised;
 other columns (text, categories, booleans) are imputed with their most
-frequent value and one-hot encoded. Rows with a missing target are dropped.
+frequent value and one-hot encoded (at most 50 columns each: the most
+frequent values, the others together). Text columns that look like
+identifiers (distinct values in more than half the rows) or have more than
+1000 distinct values are dropped, and so are the --drop columns. Rows with a
+missing target are dropped. A CSV file's delimiter (comma, semicolon, tab or
+|) is detected.
 The task is inferred from the target: text, booleans or integers with at most
 20 distinct values are classes, other numbers are a regression target.
 
 The network is NNBinaryClassifier, NNClassifier or NNRegressor with 10% of
 each training fold held out for early stopping (patience 10).
+
+--out must be a new or empty directory, or one holding an earlier report of
+this command (marked by a .nnestimators-report file), replaced only with
+--overwrite; the command never writes over other files.
 """
 
 REPORT_EPILOG = """\
@@ -53,6 +62,7 @@ examples:
   nnestimators report --max-epochs 20 --cv 3
   nnestimators report --data houses.csv --target price --model wide
   nnestimators report --data churn.parquet --search grid --dask local
+  nnestimators report --data users.csv --drop email --out users --overwrite
 """
 
 
@@ -160,7 +170,20 @@ def _add_report_command(commands):
         "--out",
         metavar="DIR",
         default=DEFAULT_OUT,
-        help=f"directory the report is written to (default: ./{DEFAULT_OUT}/)",
+        help=f"directory the report is written to: a new or empty one, or an "
+        f"earlier report with --overwrite (default: ./{DEFAULT_OUT}/)",
+    )
+    report.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the earlier report in --out (other files there stay)",
+    )
+    report.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="leave column COL out of the features; repeat for more columns",
     )
     report.add_argument(
         "--seed",
@@ -168,6 +191,13 @@ def _add_report_command(commands):
         default=0,
         metavar="N",
         help="random seed of the folds, the search and the networks (default: 0)",
+    )
+    report.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads of each network (default: the estimator's default)",
     )
     parallel = report.add_mutually_exclusive_group()
     parallel.add_argument(
@@ -204,8 +234,17 @@ def _fold_count(text):
     return _positive_int(text, minimum=2)
 
 
+# numpy's and torch's seeds are 32-bit.
+MAX_SEED = 2**32 - 1
+
+
 def _seed(text):
-    return _positive_int(text, minimum=0)
+    value = _positive_int(text, minimum=0)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 0 to {MAX_SEED}; got {text!r}"
+        )
+    return value
 
 
 def _epochs(text):

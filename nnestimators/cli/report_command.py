@@ -5,9 +5,23 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .data import check_folds, decide_task, read_input, split_target, target_values
-from .errors import CliError, RunError, first_line
-from .models import INNER_FOLDS, MODEL_PRESETS, build_model
+from .data import (
+    DEFAULT_DATA_NAME,
+    check_folds,
+    decide_task,
+    read_input,
+    select_features,
+    split_target,
+    target_values,
+)
+from .errors import RunError, first_line
+from .models import INNER_FOLDS, MAX_CATEGORIES, MODEL_PRESETS, build_model
+from .output import (
+    check_out_dir,
+    prepare_out_dir,
+    remove_earlier_report,
+    write_marker,
+)
 from .parallel import parallel_backend
 
 
@@ -25,8 +39,12 @@ def run_report(args):
         0; input problems raise CliError, training failures RunError.
     """
     say = _printer(args.quiet)
-    frame, source = read_input(args.data)
+    # Before reading anything: a wrong --out fails at once.
+    out = check_out_dir(args.out, args.data, getattr(args, "overwrite", False))
+    frame, source = read_input(args.data, say)
+    n_read = len(frame)
     X, y, target = split_target(frame, args.target, say)
+    X, dropped = select_features(X, getattr(args, "drop", ()), say, target)
     task = decide_task(y, args.task, target)
     check_folds(y, task, args.cv, args.search)
     say(
@@ -34,12 +52,14 @@ def run_report(args):
         f"target {target!r} ({_describe_target(y, task)})"
     )
     model = build_model(task, X, args)
-    out = _prepare_out_dir(args.out)
+    out = prepare_out_dir(out)
 
     from ..reports import cross_validated_report
 
-    say(f"Model: {_describe_model(model, args)}")
+    model_text = _describe_model(model, args)
+    say(f"Model: {model_text}")
     say(f"Cross-validating with {args.cv} folds...")
+    context = _context(args, source, n_read, X, dropped, target, model_text)
     started = time.perf_counter()
     with parallel_backend(args, model, say) as n_jobs:
         try:
@@ -51,21 +71,85 @@ def run_report(args):
                 task=task,
                 n_jobs=n_jobs,
                 random_state=args.seed,
+                context=context,
+                progress=_fold_printer(say),
             )
         except (ValueError, ArithmeticError) as error:
             # ArithmeticError covers nnestimators' TrainingDivergedError.
             raise RunError(f"training failed: {first_line(error)}") from None
     say(f"Done in {time.perf_counter() - started:.1f} s.\n")
     say(str(report))
+    for note in report.notes():
+        say(f"\nNote: {note}")
     if args.search != "none":
         _print_best_params(report, say)
-    paths = report.save(out)
+    remove_earlier_report(out)
+    try:
+        paths = report.save(out)
+        paths[".nnestimators-report"] = write_marker(
+            out, [path.name for path in paths.values()]
+        )
+    except OSError as error:
+        raise RunError(f"cannot write the report to {out}: {error}") from None
     say("\nWrote:")
-    for path in paths.values():
-        say(f"  {path}")
+    for name, path in paths.items():
+        if not name.startswith("."):
+            say(f"  {path}")
     if args.quiet:
         print(out)
     return 0
+
+
+def _fold_printer(say):
+    """A ``progress`` callback printing one line per finished fold."""
+    from ..reports.formatting import format_number
+
+    def fold_done(result):
+        line = f"  fold {result.fold}/{result.n_splits} done in {result.seconds:.1f} s"
+        if result.test_scores:
+            name, value = next(iter(result.test_scores.items()))
+            line += f" (test {name} {format_number(value)})"
+        if result.still_improving:
+            line += "; ended at the max_epochs cap while still improving"
+        say(line)
+
+    return fold_done
+
+
+def _context(args, source, n_read, X, dropped, target, model_text):
+    """What the report's page says about its data and model."""
+    from .models import _numeric_columns
+
+    numeric = len(_numeric_columns(X))
+    data = DEFAULT_DATA_NAME if args.data is None else Path(args.data).name
+    rows = f"{len(X):,}"
+    if n_read != len(X):
+        rows += f" ({n_read - len(X):,} without a target dropped)"
+    context = {
+        "Data": data,
+        "Rows": rows,
+        "Features": (
+            f"{X.shape[1]:,}: {numeric:,} numeric, {X.shape[1] - numeric:,} "
+            f"categorical (one-hot, at most {MAX_CATEGORIES} columns each)"
+        ),
+        "Dropped columns": (
+            "; ".join(f"{name} ({reason})" for name, reason in dropped.items())
+            if dropped
+            else "none"
+        ),
+        "Target column": target,
+        "Model": model_text,
+    }
+    settings = [
+        f"--cv {args.cv}",
+        f"--max-epochs {args.max_epochs}",
+        f"--seed {args.seed}",
+        f"--search {args.search}",
+    ]
+    if getattr(args, "threads", None) is not None:
+        settings.append(f"--threads {args.threads}")
+    context["Settings"] = " ".join(settings)
+    return context
 
 
 def _printer(quiet):
@@ -85,10 +169,18 @@ def _describe_target(y, task):
 def _describe_model(model, args):
     from ..reports.history import final_step
 
-    network = type(final_step(model)).__name__
+    final = final_step(model)
+    network = type(final).__name__
     hidden = MODEL_PRESETS[args.model]
     text = f"{network}, preset {args.model!r} (hidden units {hidden}), "
     text += f"max_epochs={args.max_epochs}, seed {args.seed}"
+    params = final.get_params(deep=False)
+    shown = ["lr", "batch_size", "validation_fraction", "patience", "n_threads"]
+    if args.search != "none":
+        shown.remove("lr")  # the search picks it
+    extra = [f"{key}={params[key]}" for key in shown if key in params]
+    if extra:
+        text += ", " + ", ".join(extra)
     if args.search != "none":
         text += f", nested {args.search} search ({INNER_FOLDS} inner folds)"
     return text
@@ -113,15 +205,3 @@ def _short_param_name(name):
 
 def _format_value(value):
     return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def _prepare_out_dir(path):
-    """Create the output directory; an unusable path is a CliError."""
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CliError(f"cannot create --out directory {out}: {error}") from None
-    if not out.is_dir():
-        raise CliError(f"--out must be a directory; {out} is a file")
-    return out

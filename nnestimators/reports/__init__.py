@@ -6,6 +6,7 @@
 from .cross_validation import (
     CrossValidatedReport,
     FoldPredictions,
+    FoldResult,
     cross_validated_report,
 )
 from .figures import plot_history
@@ -13,6 +14,7 @@ from .figures import plot_history
 __all__ = [
     "CrossValidatedReport",
     "FoldPredictions",
+    "FoldResult",
     "cross_validated_report",
     "plot_history",
 ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from sklearn.base import is_classifier
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv, cross_validate
 from sklearn.utils import _safe_indexing
 
 from . import export, figures
-from .history import final_step, has_history
+from .formatting import format_number, mean_and_std
+from .history import final_step, has_history, still_improving
 from .tasks import infer_task, positive_label, resolve_metrics
 
 
@@ -41,6 +44,40 @@ class FoldPredictions:
     y_score: np.ndarray | None = None
 
 
+@dataclass
+class FoldResult:
+    """What a ``progress`` callback of ``cross_validated_report`` receives.
+
+    Parameters
+    ----------
+    fold : int
+        Fold number, starting at 1.
+    n_splits : int
+        Number of folds.
+    fit_time, score_time : float
+        Seconds spent fitting and scoring.
+    estimator : estimator object
+        The fitted fold estimator.
+    test_scores : dict of str to float
+        The fold's test score per metric, errors as positive numbers.
+    still_improving : bool
+        Whether the fold's training ended on its best epoch: it stopped at
+        the ``max_epochs`` cap while still improving.
+    """
+
+    fold: int
+    n_splits: int
+    fit_time: float
+    score_time: float
+    estimator: object
+    test_scores: dict = field(default_factory=dict)
+    still_improving: bool = False
+
+    @property
+    def seconds(self):
+        return self.fit_time + self.score_time
+
+
 def cross_validated_report(
     estimator,
     X,
@@ -53,12 +90,14 @@ def cross_validated_report(
     n_jobs=None,
     random_state=None,
     params=None,
+    context=None,
+    progress=None,
 ):
     """Cross-validate an estimator and gather scores, predictions and figures.
 
-    Runs ``sklearn.model_selection.cross_validate`` once, keeps the fold
-    estimators and predicts each fold's test samples with its estimator, so
-    the out-of-fold curves and matrices cost no refitting.
+    Runs ``sklearn.model_selection.cross_validate`` on each fold, keeps the
+    fold estimators and predicts each fold's test samples with its
+    estimator, so the out-of-fold curves and matrices cost no refitting.
 
     Parameters
     ----------
@@ -90,6 +129,16 @@ def cross_validated_report(
         Shuffling of the folds when ``cv`` is an int.
     params : dict, default=None
         Parameters passed to the estimator's ``fit`` and the scorers.
+    context : dict of str to str, default=None
+        What the report says about its data and model, e.g.
+        ``{"Data": "houses.csv", "Dropped columns": "id"}``; shown at the
+        top of the HTML page and kept in ``metrics.json``. Entries
+        ``"Rows"``, ``"Features"``, ``"Target"``, ``"Model"`` and
+        ``"Cross-validation"`` are described from the arguments unless
+        given.
+    progress : callable, default=None
+        Called with a :class:`FoldResult` as each fold finishes (in the
+        order they finish when ``n_jobs`` runs them in parallel).
 
     Returns
     -------
@@ -112,32 +161,157 @@ def cross_validated_report(
     task = infer_task(estimator, y, task)
     metrics = resolve_metrics(scoring, task, y, estimator)
     splitter = _make_splitter(cv, task, random_state)
-    results = cross_validate(
-        estimator,
-        X,
-        y,
-        cv=splitter,
-        scoring={m.name: m.scorer for m in metrics},
-        n_jobs=n_jobs,
-        params=params,
-        return_train_score=return_train_score,
-        return_estimator=True,
-        return_indices=True,
-        # A report built on silently failed folds would mislead.
-        error_score="raise",
+    splits = list(
+        check_cv(splitter, y, classifier=is_classifier(estimator)).split(X, y)
     )
+    options = {
+        "scoring": {m.name: m.scorer for m in metrics},
+        "params": params,
+        "return_train_score": return_train_score,
+    }
+    results = {}
+    for number, result in _run_folds(estimator, X, y, splits, options, n_jobs):
+        results[number] = result
+        if progress is not None:
+            progress(_fold_result(number, len(splits), result, metrics))
+    results = _merge_results([results[number] for number in sorted(results)])
     pos_label = positive_label(y) if task == "binary" else None
     folds = _out_of_fold_predictions(results, X, y, task, pos_label)
-    return CrossValidatedReport(
+    classes = None if task == "regression" else np.unique(np.asarray(y))
+    report = CrossValidatedReport(
         estimator=estimator,
         task=task,
         metrics=metrics,
         cv_results=results,
         folds=folds,
         pos_label=pos_label,
-        classes=None if task == "regression" else np.unique(np.asarray(y)),
+        classes=classes,
         cv=splitter,
     )
+    report.context = {**_default_context(report, X, y, random_state), **(context or {})}
+    return report
+
+
+def _fit_fold(number, estimator, X, y, split, options):
+    """Cross-validate on one split; returns the fold number and the results."""
+    result = cross_validate(
+        estimator,
+        X,
+        y,
+        cv=[split],
+        return_estimator=True,
+        return_indices=True,
+        # A report built on silently failed folds would mislead.
+        error_score="raise",
+        **options,
+    )
+    return number, result
+
+
+def _run_folds(estimator, X, y, splits, options, n_jobs):
+    """Yield ``(fold number, results)`` as each fold finishes.
+
+    Sequential when ``n_jobs`` is None or 1; otherwise through joblib, in
+    the order folds finish where the backend can tell, else in fold order
+    once all have finished.
+    """
+    tasks = [
+        (number, estimator, X, y, split, options)
+        for number, split in enumerate(splits, start=1)
+    ]
+    if n_jobs is None or n_jobs == 1:
+        for task in tasks:
+            yield _fit_fold(*task)
+        return
+    from joblib import Parallel, delayed
+
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError:  # a backend that cannot return results as they come
+        parallel = Parallel(n_jobs=n_jobs)
+    yield from parallel(delayed(_fit_fold)(*task) for task in tasks)
+
+
+def _fold_result(number, n_splits, result, metrics):
+    estimator = result["estimator"][0]
+    return FoldResult(
+        fold=number,
+        n_splits=n_splits,
+        fit_time=float(result["fit_time"][0]),
+        score_time=float(result["score_time"][0]),
+        estimator=estimator,
+        test_scores={
+            m.name: m.sign * float(result[f"test_{m.name}"][0]) for m in metrics
+        },
+        still_improving=still_improving(estimator),
+    )
+
+
+def _merge_results(results):
+    """One ``cross_validate`` result from the results of single folds."""
+    merged = {}
+    for key in results[0]:
+        if key == "estimator":
+            merged[key] = [est for result in results for est in result[key]]
+        elif key == "indices":
+            merged[key] = {
+                part: [index for result in results for index in result[key][part]]
+                for part in ("train", "test")
+            }
+        else:
+            merged[key] = np.concatenate(
+                [np.asarray(result[key]) for result in results]
+            )
+    return merged
+
+
+def _default_context(report, X, y, random_state):
+    """The report's own description of its data, model and folds."""
+    n_rows, n_features = np.shape(X)[0], (np.shape(X)[1] if np.ndim(X) > 1 else 1)
+    features = f"{n_features:,}"
+    if isinstance(X, pd.DataFrame):
+        numeric = sum(
+            is_numeric_dtype(X[c]) and not is_bool_dtype(X[c]) for c in X.columns
+        )
+        features += f" ({numeric:,} numeric, {n_features - numeric:,} categorical)"
+    context = {
+        "Rows": f"{n_rows:,}",
+        "Features": features,
+        "Target": describe_target(y, report.task),
+        "Model": report.describe_estimator(),
+        "Cross-validation": describe_splitter(report.cv, report.n_splits, random_state),
+    }
+    return context
+
+
+def describe_target(y, task):
+    """Class counts of a classification target, the range of a regression one.
+
+    Examples
+    --------
+    >>> describe_target(["a", "b", "a"], "binary")
+    'binary: a 2, b 1'
+    """
+    values = np.asarray(y)
+    if task == "regression":
+        values = values.astype(float)
+        return (
+            f"regression: from {format_number(values.min())} to "
+            f"{format_number(values.max())}, mean {format_number(values.mean())}, "
+            f"std {format_number(values.std(ddof=1) if len(values) > 1 else 0.0)}"
+        )
+    labels, counts = np.unique(values, return_counts=True)
+    shown = ", ".join(f"{label} {count:,}" for label, count in zip(labels, counts))
+    return f"{task}: {shown}"
+
+
+def describe_splitter(splitter, n_splits, random_state=None):
+    """``"5 folds, StratifiedKFold, shuffled with seed 0"``."""
+    text = f"{n_splits} folds, {type(splitter).__name__}"
+    if getattr(splitter, "shuffle", False):
+        seed = getattr(splitter, "random_state", random_state)
+        text += " (shuffled" + (f", seed {seed})" if seed is not None else ")")
+    return text
 
 
 def _make_splitter(cv, task, random_state):
@@ -212,6 +386,9 @@ class CrossValidatedReport:
 
     Attributes
     ----------
+    context : dict of str to str
+        What the report says about its data and model (see the ``context``
+        argument of ``cross_validated_report``).
     estimators_ : list of estimator objects
         The fitted estimator of every fold.
     metric_names : list of str
@@ -246,6 +423,7 @@ class CrossValidatedReport:
         self.pos_label = pos_label
         self.classes = classes
         self.cv = cv
+        self.context = {}
 
     @property
     def estimators_(self):
@@ -303,6 +481,38 @@ class CrossValidatedReport:
             "n_epochs": [len(f.history_frame()) for f in finals],
         }
 
+    def still_improving_folds(self):
+        """Numbers of the folds whose training ended on its best epoch.
+
+        Those fits stopped at the ``max_epochs`` cap while still improving;
+        more epochs would probably give a better model.
+        """
+        return [
+            number
+            for number, est in enumerate(self.estimators_, start=1)
+            if still_improving(est)
+        ]
+
+    def notes(self):
+        """Warnings about the run, as sentences (empty when all is well).
+
+        Examples
+        --------
+        >>> report.notes()  # doctest: +SKIP
+        ['Folds 1, 3 ended at the max_epochs cap while still improving ...']
+        """
+        folds = self.still_improving_folds()
+        if not folds:
+            return []
+        which = (
+            f"Fold {folds[0]}" if len(folds) == 1 else f"Folds {_join_numbers(folds)}"
+        )
+        return [
+            f"{which} of {self.n_splits} ended at the max_epochs cap while still "
+            "improving (the last epoch was the best); more epochs would "
+            "probably give a better model."
+        ]
+
     def summary(self):
         """Mean and standard deviation of every metric over the folds.
 
@@ -348,12 +558,14 @@ class CrossValidatedReport:
                             test             train
         metric
         accuracy  0.9613 ± 0.012  0.9912 ± 0.0031
+
+        Large numbers have thousands separators: ``37,260 ± 3,800``.
         """
         summary = self.summary()
         splits = ("test", "train") if self.has_train_scores else ("test",)
         cells = {
             split: [
-                _mean_and_std(mean, std)
+                mean_and_std(mean, std)
                 for mean, std in zip(summary[f"{split}_mean"], summary[f"{split}_std"])
             ]
             for split in splits
@@ -471,15 +683,22 @@ class CrossValidatedReport:
         """
         return export.save(self, directory)
 
-    def describe(self):
-        """One line naming the task, the estimator and the folds."""
+    def describe_estimator(self):
+        """``"Pipeline ending in NNClassifier"``, ``"GridSearchCV of ..."``."""
         name = type(self.estimator).__name__
         final = type(final_step(self.estimator)).__name__
         if name == "Pipeline":
-            name = f"Pipeline ending in {final}"
-        elif name != final:
-            name = f"{name} of {final}"
-        return f"{self.task} task, {name}, {self.n_splits}-fold cross-validation"
+            return f"Pipeline ending in {final}"
+        if name != final:
+            return f"{name} of {final}"
+        return name
+
+    def describe(self):
+        """One line naming the task, the estimator and the folds."""
+        return (
+            f"{self.task} task, {self.describe_estimator()}, "
+            f"{self.n_splits}-fold cross-validation"
+        )
 
     def __str__(self):
         table = self.formatted_summary().to_string()
@@ -491,8 +710,7 @@ class CrossValidatedReport:
         )
 
 
-def _mean_and_std(mean, std):
-    """``"0.9613 ± 0.012"``; four significant digits are plenty for CV."""
-    if np.isnan(std):
-        return f"{mean:.4g}"
-    return f"{mean:.4g} ± {std:.2g}"
+def _join_numbers(numbers):
+    """``"1, 2 and 4"``."""
+    numbers = [str(number) for number in numbers]
+    return ", ".join(numbers[:-1]) + f" and {numbers[-1]}"

@@ -11,16 +11,38 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .formatting import format_number
+
+# Nothing may be wider than the page: tables scroll inside their own box,
+# images shrink, long words and the estimator's text wrap.
 _STYLE = """
+*, *::before, *::after { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em;
-       color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
+       padding: 0 1em; color: #222; overflow-wrap: break-word; }
+.table-wrap { max-width: 100%; overflow-x: auto; margin: 1em 0; }
+table { border-collapse: collapse; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
 th { background: #f3f3f3; }
-figure { margin: 1.5em 0; }
-img { max-width: 100%; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+dl.context { display: grid; grid-template-columns: max-content minmax(0, 1fr);
+             gap: 0.3em 1.2em; margin: 1em 0; }
+dl.context dt { font-weight: 600; }
+dl.context dd { margin: 0; overflow-wrap: anywhere; }
+.notes li { color: #8a4b00; }
+figure { margin: 1.5em 0; max-width: 100%; }
+figcaption { font-weight: 600; margin-top: 0.3em; }
+img { max-width: 100%; height: auto; }
+pre { background: #f6f6f6; padding: 0.8em; max-width: 100%;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
 """
+
+# The captions of the report's figures; other names are spelled out.
+FIGURE_TITLES = {
+    "training_curves": "Training curves",
+    "roc_curve": "ROC curve",
+    "precision_recall_curve": "Precision-recall curve",
+    "confusion_matrix": "Confusion matrix",
+    "prediction_error": "Prediction error",
+}
 
 
 def figure_to_png(figure, dpi=100):
@@ -139,14 +161,16 @@ def to_html(report, path=None, pngs=None):
         pngs = render_figures(report)
     sections = [
         f"<h1>Cross-validated report</h1><p>{html.escape(report.describe())}</p>",
+        _context_html(getattr(report, "context", {})),
+        _notes_html(report.notes()),
         "<h2>Summary (mean ± std over folds)</h2>",
-        report.formatted_summary().to_html(),
+        _table_html(report.formatted_summary()),
         "<h2>Folds</h2>",
-        report.to_frame().to_html(float_format=lambda v: f"{v:.4g}"),
+        _table_html(report.to_frame(), float_format=format_number),
         "<h2>Figures</h2>",
         *(_figure_html(name, png) for name, png in pngs.items()),
         "<h2>Estimator</h2>",
-        f"<pre>{html.escape(repr(report.estimator))}</pre>",
+        f"<pre>{html.escape(estimator_text(report.estimator))}</pre>",
     ]
     page = (
         "<!DOCTYPE html>\n<html lang='en'>\n<head><meta charset='utf-8'>"
@@ -165,10 +189,65 @@ def render_figures(report):
     return {name: figure_to_png(fig) for name, fig in report.figures().items()}
 
 
+def figure_title(name):
+    """The caption of figure ``name``: ``"ROC curve"`` for ``"roc_curve"``."""
+    if name in FIGURE_TITLES:
+        return FIGURE_TITLES[name]
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def estimator_text(estimator, max_elements=1000):
+    """The estimator's whole repr, every column list in full.
+
+    scikit-learn's ``repr`` cuts the text at 700 characters, often in the
+    middle of a column name, and lists at 30 elements.
+    """
+    try:
+        from sklearn.utils._pprint import _EstimatorPrettyPrinter
+
+        printer = _EstimatorPrettyPrinter(
+            compact=True,
+            indent=1,
+            indent_at_name=True,
+            n_max_elements_to_show=max_elements,
+        )
+        return printer.pformat(estimator)
+    except Exception:  # a private helper: fall back to the public repr
+        try:
+            return estimator.__repr__(N_CHAR_MAX=1_000_000)
+        except TypeError:  # not a scikit-learn estimator
+            return repr(estimator)
+
+
+def _table_html(frame, float_format=None):
+    """A table in its own horizontally scrolling box."""
+    table = frame.to_html(float_format=float_format, na_rep="")
+    return f"<div class='table-wrap'>{table}</div>"
+
+
+def _context_html(context):
+    """The data and model description as a definition list."""
+    if not context:
+        return ""
+    items = "".join(
+        f"<dt>{html.escape(str(key))}</dt><dd>{html.escape(str(value))}</dd>"
+        for key, value in context.items()
+    )
+    return f"<h2>Data and model</h2><dl class='context'>{items}</dl>"
+
+
+def _notes_html(notes):
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    return f"<h2>Notes</h2><ul class='notes'>{items}</ul>"
+
+
 def _figure_html(name, png):
     """An ``<img>`` holding a PNG image as a base64 data URI."""
     encoded = base64.b64encode(png).decode("ascii")
-    title = html.escape(name.replace("_", " "))
+    title = html.escape(figure_title(name))
     return (
         f"<figure><img alt='{title}' src='data:image/png;base64,{encoded}'>"
         f"<figcaption>{title}</figcaption></figure>"
@@ -187,7 +266,8 @@ def metrics_document(report):
     -------
     document : dict
         Keys ``task``, ``estimator``, ``estimator_repr``, ``n_splits``,
-        ``positive_label``, ``metrics``,
+        ``positive_label``, ``metrics``, ``context`` (what the report says
+        about its data and model), ``notes``,
         ``summary`` (metric -> statistics), ``folds`` (list of per-fold
         records) and ``created``.
     """
@@ -196,10 +276,15 @@ def metrics_document(report):
         "task": report.task,
         "estimator": report.describe(),
         # One line: scikit-learn's repr wraps and indents nested estimators.
-        "estimator_repr": " ".join(repr(report.estimator).split()),
+        "estimator_repr": " ".join(estimator_text(report.estimator).split()),
         "n_splits": report.n_splits,
         "positive_label": _json_value(report.pos_label),
         "metrics": report.metric_names,
+        "context": {
+            str(key): _json_value(value)
+            for key, value in getattr(report, "context", {}).items()
+        },
+        "notes": report.notes(),
         "summary": _records(report.summary(), orient="index"),
         "folds": _records(folds, orient="records"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -257,6 +342,8 @@ def save(report, directory):
 
 
 __all__ = [
+    "estimator_text",
+    "figure_title",
     "figure_to_png",
     "frame_to_markdown",
     "metrics_document",

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.lines import Line2D
+from matplotlib.ticker import EngFormatter, FuncFormatter, MaxNLocator
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
     PrecisionRecallDisplay,
@@ -20,6 +22,7 @@ from sklearn.metrics import (
     RocCurveDisplay,
 )
 
+from .formatting import format_number
 from .history import epochs_of, has_history, history_of, recorded_metrics
 
 _PANEL_SIZE = (4.2, 3.2)
@@ -148,10 +151,16 @@ def _plot_curves(ax, history, epochs, name, color=None, label_prefix=""):
 def training_curves_figure(estimators):
     """Overlay the training histories of the fold estimators of a report.
 
+    One panel for the loss and one per metric with a ``train_<name>`` or
+    ``valid_<name>`` column in any fold's history; each draws the training
+    curve solid and the validation curve dashed, in the fold's colour. One
+    legend, outside the panels, names the folds and line styles.
+
     Parameters
     ----------
-    estimators : list of estimator objects
-        Fitted fold estimators; those without a history are skipped.
+    estimators : list of estimator objects or pandas.DataFrame
+        Fitted fold estimators (those without a history are skipped), or
+        history frames.
 
     Returns
     -------
@@ -161,7 +170,7 @@ def training_curves_figure(estimators):
     histories = [
         (fold, *history_of(est, caller="the report"))
         for fold, est in enumerate(estimators, start=1)
-        if has_history(est)
+        if isinstance(est, pd.DataFrame) or has_history(est)
     ]
     if not histories:
         return None
@@ -176,10 +185,38 @@ def training_curves_figure(estimators):
             _plot_curves(ax, history, epochs, name, color, f"fold {fold} ")
             _mark_best_epoch(ax, history, epochs, name, best_epoch, color)
         _label_epoch_axis(ax, name)
-    # One legend is enough: every panel uses the same colours and styles.
-    axes[0].legend(fontsize="x-small", ncols=2)
-    figure.suptitle("Training curves per fold (train solid, validation dashed)")
+    handles = [
+        Line2D([], [], color=color, label=f"fold {fold}")
+        for color, (fold, _, _) in zip(colors, histories)
+    ]
+    handles += _style_handles(histories, names)
+    # One legend for all panels, outside them so that it hides no curve.
+    figure.legend(
+        handles=handles, loc="outside right upper", fontsize="small", frameon=False
+    )
+    figure.suptitle("Training curves per fold")
     return figure
+
+
+def _style_handles(histories, names):
+    """Legend entries for the line styles that appear in the panels."""
+    splits = {
+        split
+        for _, history, _ in histories
+        for name in names
+        for split in ("train", "valid")
+        if f"{split}_{name}" in history.columns
+    }
+    handles = []
+    if "train" in splits:
+        handles.append(Line2D([], [], color="0.3", linestyle="-", label="training"))
+    if "valid" in splits:
+        handles.append(Line2D([], [], color="0.3", linestyle="--", label="validation"))
+    if any(best is not None for _, _, best in histories) and "valid" in splits:
+        handles.append(
+            Line2D([], [], color="0.3", marker="o", linestyle="", label="best epoch")
+        )
+    return handles
 
 
 def _mark_best_epoch(ax, history, epochs, name, best_epoch, color):
@@ -190,7 +227,7 @@ def _mark_best_epoch(ax, history, epochs, name, best_epoch, color):
     at_best = np.flatnonzero(epochs == best_epoch)
     if at_best.size:
         value = float(history[column].iloc[at_best[0]])
-        ax.plot([best_epoch], [value], marker="o", color=color)
+        ax.plot([best_epoch], [value], marker="o", linestyle="", color=color)
 
 
 def roc_curve_figure(folds, pos_label):
@@ -305,4 +342,29 @@ def prediction_error_figure(folds):
         )
     axes[0].set_title("Actual vs predicted (out-of-fold)")
     axes[1].set_title("Residuals vs predicted (out-of-fold)")
+    for ax in axes:
+        readable_ticks(ax)
     return figure
+
+
+def readable_ticks(ax, max_ticks=6):
+    """Few, non-overlapping tick labels with thousands separators.
+
+    At most ``max_ticks`` ticks per axis; numbers of 10,000 and more get
+    thousands separators (engineering notation, ``12.5M``, from 10 million);
+    long x labels are rotated.
+    """
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=max_ticks - 1))
+        low, high = axis.get_view_interval()
+        largest = max(abs(low), abs(high))
+        if largest >= 1e7:
+            axis.set_major_formatter(EngFormatter(sep=""))
+        elif largest >= 1e4:
+            axis.set_major_formatter(FuncFormatter(_tick_label))
+    if max(abs(v) for v in ax.get_xlim()) >= 1e4:
+        ax.tick_params(axis="x", labelrotation=30)
+
+
+def _tick_label(value, _position=None):
+    return format_number(value, digits=6)

@@ -176,3 +176,49 @@ def epochs_of(history):
     if "epoch" in history.columns:
         return history["epoch"].to_numpy()
     return pd.RangeIndex(1, len(history) + 1).to_numpy()
+
+
+def still_improving(estimator):
+    """Whether a fitted estimator's training ended while it still improved.
+
+    True when its last epoch was its best one: the ``<monitor>_best`` flag
+    of the last row of the history, or, without that column, a validation
+    (else training) loss lower than at every earlier epoch. Early stopping
+    never ends a fit on its best epoch, so such a fit stopped at the
+    ``max_epochs`` cap and more epochs would probably help.
+
+    Parameters
+    ----------
+    estimator : estimator object or pandas.DataFrame
+        A fitted nnestimators estimator (or Pipeline or search ending in
+        one), or a history frame.
+
+    Returns
+    -------
+    bool
+        False too when the estimator records no history.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> still_improving(pd.DataFrame({"train_loss": [0.9, 0.5, 0.4]}))
+    True
+    >>> still_improving(pd.DataFrame({"valid_loss": [0.9, 0.5, 0.6]}))
+    False
+    """
+    if not isinstance(estimator, pd.DataFrame) and not has_history(estimator):
+        return False
+    try:
+        history, _ = history_of(estimator, caller="still_improving")
+    except ValueError:
+        return False
+    monitor = getattr(final_step(estimator), "monitor", None)
+    flag = f"{monitor}_best"
+    if monitor and flag in history.columns:
+        last = history[flag].iloc[-1]
+        return bool(pd.notna(last) and last)
+    for column in ("valid_loss", "train_loss"):
+        if column in history.columns:
+            values = history[column].to_numpy(dtype=float)
+            return bool(len(values) == 1 or values[-1] < values[:-1].min())
+    return False
