@@ -55,14 +55,23 @@ from nnestimators import NNClassifier, NNRegressor
 from nnestimators.mlp_attributes import LogProbaMixin, MLPAttributesMixin
 
 
-# The mixins are listed first so these stay right once the estimators
-# include them among their own bases.
-class _Classifier(MLPAttributesMixin, LogProbaMixin, NNClassifier):
-    pass
+def with_mixins(name, estimator_class, *mixins):
+    """``estimator_class`` with the mixins it lacks (none once it has them).
+
+    Listing a mixin that is already an ancestor would give no consistent
+    method resolution order, so only the missing ones go first.
+    """
+    missing = tuple(m for m in mixins if not issubclass(estimator_class, m))
+    if not missing:
+        return estimator_class
+    return type(name, (*missing, estimator_class), {"__module__": __name__})
 
 
-class _Regressor(MLPAttributesMixin, NNRegressor):
-    pass
+# Named as the module attribute they are bound to, so that they pickle.
+_Classifier = with_mixins(
+    "_Classifier", NNClassifier, MLPAttributesMixin, LogProbaMixin
+)
+_Regressor = with_mixins("_Regressor", NNRegressor, MLPAttributesMixin)
 
 
 _ACTIVATIONS = {

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from mlp_adapters import with_mixins
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -22,17 +23,13 @@ ATTRIBUTES = [
 ]
 
 
-# Until the mixins are among the estimators' own bases (a no-op after that).
-class Classifier(MLPAttributesMixin, LogProbaMixin, NNClassifier):
-    pass
-
-
-class BinaryClassifier(MLPAttributesMixin, LogProbaMixin, NNBinaryClassifier):
-    pass
-
-
-class Regressor(MLPAttributesMixin, NNRegressor):
-    pass
+# Until the mixins are among the estimators' own bases; then these are the
+# estimators themselves.
+Classifier = with_mixins("Classifier", NNClassifier, MLPAttributesMixin, LogProbaMixin)
+BinaryClassifier = with_mixins(
+    "BinaryClassifier", NNBinaryClassifier, MLPAttributesMixin, LogProbaMixin
+)
+Regressor = with_mixins("Regressor", NNRegressor, MLPAttributesMixin)
 
 
 @pytest.fixture(scope="module")
