@@ -54,25 +54,69 @@ def resolve_device(device):
     return str(resolved)
 
 
-def resolve_n_threads(n_threads):
+def resolve_n_threads(
+    n_threads,
+    *,
+    module=None,
+    input_shape=None,
+    batch_size=None,
+    device="cpu",
+    training=True,
+):
     """Return the number of torch threads for this fit, or None to keep torch's.
 
     Parameters
     ----------
-    n_threads : int or None
+    n_threads : int, "auto" or None
         The estimator's ``n_threads`` parameter.
+    module : torch.nn.Module, default=None
+        The network about to run (``"auto"`` only).
+    input_shape : tuple of int, default=None
+        Shape of one sample (``"auto"`` only).
+    batch_size : int, default=None
+        Rows per training step, or per prediction chunk (``"auto"`` only).
+    device : str or torch.device, default="cpu"
+        Where the network runs (``"auto"`` only).
+    training : bool, default=True
+        Whether the steps compute gradients (``"auto"`` only).
 
     Returns
     -------
     n_threads : int or None
-        In order of precedence: an explicit ``n_threads`` (at least 1); the
-        worker's budget in ``OMP_NUM_THREADS``, which joblib's loky workers
-        (usable cores // ``n_jobs``) and Dask's nannies (1 by default)
-        export; inside a Dask worker without it, the usable cores shared
-        between the worker's task threads; else None (torch's default).
+        An explicit integer wins (at least 1). Otherwise the budget, in order
+        of precedence: the worker's ``OMP_NUM_THREADS``, which joblib's loky
+        workers (usable cores // ``n_jobs``) and Dask's nannies (1 by
+        default) export; inside a Dask worker without it, the usable cores
+        shared between the worker's task threads; else None (torch's
+        setting). None returns that budget.
+
+        ``"auto"`` on the CPU returns a count between 1 and the budget (or
+        the usable cores and torch's setting, when there is no budget): one
+        thread per ``nnestimators.threads.FLOPS_PER_THREAD`` operations of a
+        step (16 million: small networks get one thread), and no more than
+        the cores other processes leave free (see
+        :func:`nnestimators.threads.auto_n_threads`). On an accelerator the
+        CPU does little work: ``"auto"`` returns the budget, as None does.
     """
-    if n_threads is not None:
+    if n_threads is not None and not isinstance(n_threads, str):
         return max(1, int(n_threads))
+    if n_threads is not None and n_threads != "auto":
+        raise ValueError(
+            f"n_threads={n_threads!r} is not valid: use a positive integer, "
+            "'auto' or None."
+        )
+    budget = _thread_budget()
+    if n_threads is None or torch.device(device).type != "cpu":
+        return budget
+    from .threads import auto_n_threads
+
+    # A budget replaces torch's setting, as it does for None; neither may
+    # exceed the usable cores.
+    cap = min(_usable_cpu_count(), budget or torch.get_num_threads())
+    return auto_n_threads(module, input_shape, batch_size, cap=cap, training=training)
+
+
+def _thread_budget():
     from_env = _threads_from_env()
     if from_env is not None:
         return from_env

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 from skorch.callbacks import Callback
+from torch import nn
 
-from nnestimators import NNClassifier, runtime
+from nnestimators import NNClassifier, runtime, threads
+from nnestimators.modules import MLP, ConvNet
 from nnestimators.runtime import (
     draw_seed,
     resolve_device,
@@ -311,3 +313,235 @@ def test_gc_paused_restores_the_collector():
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+# -- n_threads="auto" ---------------------------------------------------------
+
+
+@pytest.fixture
+def machine(clean_env):
+    """A 16-core machine with ``busy`` cores taken by others (default 0)."""
+    state = {"busy": 0}
+    clean_env.setattr(runtime, "_usable_cpu_count", lambda: 16)
+    clean_env.setattr(threads.os, "cpu_count", lambda: 16)
+    clean_env.setattr(threads, "busy_cores", lambda: state["busy"])
+    before = torch.get_num_threads()
+    torch.set_num_threads(16)
+    yield state
+    torch.set_num_threads(before)
+
+
+def _auto(module, input_shape, batch_size, **kwargs):
+    return resolve_n_threads(
+        "auto",
+        module=module,
+        input_shape=input_shape,
+        batch_size=batch_size,
+        **kwargs,
+    )
+
+
+def test_forward_flops_of_dense_layers():
+    module = MLP(30, 2, hidden_units=(64, 32))
+    expected = 2 * (30 * 64 + 64 * 32 + 32 * 2)
+    assert threads.forward_flops(module, (30,)) == expected
+
+
+def test_forward_flops_of_a_convolution_counts_output_positions():
+    module = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten())
+    # 4 x 1 x 3 x 3 weights at each of the 8 x 8 output positions.
+    assert threads.forward_flops(module, (1, 8, 8)) == 2 * 36 * 64
+
+
+def test_forward_flops_counts_other_parameters_once_per_sample():
+    module = nn.Sequential(nn.Linear(10, 5), nn.LayerNorm(5))
+    assert threads.forward_flops(module, (10,)) == 2 * 50 + 2 * 10
+
+
+def test_forward_flops_grows_with_image_size():
+    small = threads.forward_flops(ConvNet((1, 8, 8), 10), (1, 8, 8))
+    large = threads.forward_flops(ConvNet((1, 28, 28), 10), (1, 28, 28))
+    assert large > 5 * small > 0
+
+
+def test_forward_flops_leaves_the_module_and_the_generators_alone():
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Linear(4, 3)
+            self.norm = nn.BatchNorm1d(3)
+
+        def forward(self, X):
+            return self.norm(self.dense(X + torch.rand_like(X)))
+
+    module = Noisy()
+    module.norm.eval()  # a user's choice, kept
+    state = torch.get_rng_state()
+    before = torch.get_num_threads()
+    running_mean = module.norm.running_mean.clone()
+    assert threads.forward_flops(module, (4,)) > 0
+    assert torch.equal(torch.get_rng_state(), state)
+    assert module.training and module.dense.training and not module.norm.training
+    assert torch.equal(module.norm.running_mean, running_mean)
+    assert not module.dense._forward_hooks
+    assert torch.get_num_threads() == before
+
+
+def test_forward_flops_is_none_when_the_module_needs_other_input():
+    module = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 1))
+    assert threads.forward_flops(module, (3,)) is None
+
+
+def test_forward_flops_measures_a_compiled_module_through_its_original():
+    module = MLP(5, 1, hidden_units=(4,))
+    wrapper = types.SimpleNamespace(_orig_mod=module)
+    assert threads.forward_flops(wrapper, (5,)) == 2 * (5 * 4 + 4)
+
+
+def test_step_flops_of_training_is_three_forward_passes():
+    module = MLP(30, 2, hidden_units=(64, 32))
+    forward = threads.forward_flops(module, (30,))
+    assert threads.step_flops(module, (30,), 32) == 3 * 32 * forward
+    assert threads.step_flops(module, (30,), 32, training=False) == 32 * forward
+
+
+def test_auto_gives_a_small_network_one_thread(machine):
+    # The issue's case: 30-64-32-2 at batch 32 is under a million operations.
+    assert _auto(MLP(30, 2, hidden_units=(64, 32)), (30,), 32) == 1
+
+
+def test_auto_gives_large_work_every_core(machine):
+    assert _auto(ConvNet((1, 28, 28), 10), (1, 28, 28), 128) == 16
+
+
+def test_auto_grows_with_the_batch(machine):
+    module = MLP(100, 2, hidden_units=(256, 256))
+    counts = [_auto(module, (100,), batch) for batch in (8, 64, 512, 4096)]
+    assert counts == sorted(counts)
+    assert counts[0] == 1 and counts[-1] == 16
+
+
+def test_auto_one_thread_per_flops_per_thread(machine):
+    module = MLP(100, 2, hidden_units=(256, 256))
+    work = threads.step_flops(module, (100,), 64)
+    assert _auto(module, (100,), 64) == min(16, int(work // threads.FLOPS_PER_THREAD))
+
+
+def test_auto_never_uses_more_threads_than_free_cores(machine):
+    module, shape = ConvNet((1, 28, 28), 10), (1, 28, 28)
+    machine["busy"] = 12
+    assert _auto(module, shape, 128) == 4
+    machine["busy"] = 16  # one busy process per core: the collapse case
+    assert _auto(module, shape, 128) == 1
+    machine["busy"] = 40
+    assert _auto(module, shape, 128) == 1
+
+
+def test_auto_does_not_look_at_the_machine_for_one_thread(machine, monkeypatch):
+    def fail():
+        raise AssertionError("busy_cores read for a one-thread decision")
+
+    monkeypatch.setattr(threads, "busy_cores", fail)
+    assert _auto(MLP(30, 2), (30,), 32) == 1
+
+
+def test_auto_respects_omp_num_threads(machine, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert _auto(ConvNet((1, 28, 28), 10), (1, 28, 28), 128) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")  # never more than usable cores
+    assert _auto(ConvNet((1, 28, 28), 10), (1, 28, 28), 128) == 16
+
+
+def test_auto_respects_a_dask_workers_share(machine, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", _fake_dask_worker(4))
+    assert _auto(ConvNet((1, 28, 28), 10), (1, 28, 28), 128) == 4
+
+
+def test_auto_respects_torchs_setting_and_the_usable_cores(machine, monkeypatch):
+    torch.set_num_threads(2)
+    assert _auto(ConvNet((1, 28, 28), 10), (1, 28, 28), 128) == 2
+    torch.set_num_threads(16)
+    monkeypatch.setattr(runtime, "_usable_cpu_count", lambda: 6)
+    assert _auto(ConvNet((1, 28, 28), 10), (1, 28, 28), 128) == 6
+
+
+def test_auto_with_unknown_work_takes_the_free_cores(machine):
+    assert resolve_n_threads("auto") == 16
+    machine["busy"] = 10
+    assert resolve_n_threads("auto") == 6
+    embedding = nn.Sequential(nn.Embedding(10, 4), nn.Flatten())
+    assert _auto(embedding, (3,), 32) == 6
+
+
+def test_auto_on_an_accelerator_returns_the_budget(machine, monkeypatch):
+    module = ConvNet((1, 28, 28), 10)
+    assert _auto(module, (1, 28, 28), 128, device="cuda") is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert _auto(module, (1, 28, 28), 128, device="mps") == 2
+
+
+def test_explicit_and_none_ignore_the_work(machine):
+    module = ConvNet((1, 28, 28), 10)
+    assert resolve_n_threads(3, module=module, input_shape=(1, 28, 28)) == 3
+    assert resolve_n_threads(None, module=module, batch_size=128) is None
+
+
+@pytest.mark.parametrize("n_threads", ["many", "AUTO", ""])
+def test_unknown_n_threads_string_raises(n_threads):
+    with pytest.raises(ValueError, match="n_threads="):
+        resolve_n_threads(n_threads)
+
+
+# -- busy_cores ---------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_busy_reading(monkeypatch):
+    monkeypatch.setattr(threads, "_busy_cache", {"at": -float("inf"), "value": None})
+    monkeypatch.setattr(threads, "_BUSY_SAMPLE_GAP", 0)
+
+
+def test_busy_cores_is_others_runnable_threads(fresh_busy_reading, monkeypatch):
+    readings = iter([5, 3, 4])
+    monkeypatch.setattr(threads, "_running_threads", lambda: next(readings))
+    monkeypatch.setattr(threads, "_own_running_threads", lambda: 1)
+    # The smallest reading: a process that ran only briefly is not a busy core.
+    assert threads.busy_cores() == 2
+
+
+def test_busy_cores_subtracts_this_process(fresh_busy_reading, monkeypatch):
+    monkeypatch.setattr(threads, "_running_threads", lambda: 3)
+    monkeypatch.setattr(threads, "_own_running_threads", lambda: 3)
+    assert threads.busy_cores() == 0
+
+
+def test_busy_cores_reuses_a_recent_reading(fresh_busy_reading, monkeypatch):
+    monkeypatch.setattr(threads, "_running_threads", lambda: 4)
+    monkeypatch.setattr(threads, "_own_running_threads", lambda: 1)
+    assert threads.busy_cores() == 3
+    monkeypatch.setattr(threads, "_running_threads", lambda: 9)
+    assert threads.busy_cores() == 3
+    threads._busy_cache["at"] -= threads.BUSY_CACHE_SECONDS
+    assert threads.busy_cores() == 8
+
+
+def test_busy_cores_falls_back_to_the_load_average(fresh_busy_reading, monkeypatch):
+    monkeypatch.setattr(threads, "_running_threads", lambda: None)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.4, 1.0, 0.5))
+    assert threads.busy_cores() == 2
+
+
+def test_busy_cores_unknown_without_a_load_average(fresh_busy_reading, monkeypatch):
+    def no_load():
+        raise OSError("no load average")
+
+    monkeypatch.setattr(threads, "_running_threads", lambda: None)
+    monkeypatch.setattr(threads.os, "getloadavg", no_load)
+    assert threads.busy_cores() is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_proc_readings_on_linux():
+    assert threads._running_threads() >= 1
+    assert threads._own_running_threads() >= 1
+    assert threads.busy_cores() >= 0
