@@ -309,6 +309,8 @@ BAD_INPUTS = {
     "max epochs zero": (lambda d: ["--max-epochs", 0], "argument --max-epochs"),
     "max epochs negative": (lambda d: ["--max-epochs", -3], "argument --max-epochs"),
     "negative seed": (lambda d: ["--seed", -1], "argument --seed"),
+    "seed beyond 32 bits": (lambda d: ["--seed", 2**32], "from 0 to 4294967295"),
+    "threads zero": (lambda d: ["--threads", 0], "argument --threads"),
     "two schedulers": (
         lambda d: ["--scheduler", "tcp://127.0.0.1:1", "--dask", "local"],
         "not allowed with",
@@ -390,3 +392,262 @@ def test_python_dash_m_entry_point(csv_path, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out_dir)
     _assert_report_dir(out_dir)
+
+
+# -- the --out folder ---------------------------------------------------------
+
+
+def _forbid_training(monkeypatch):
+    """Make any training fail loudly: the checks must come before it."""
+    import nnestimators.reports
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", no_training)
+
+
+def test_report_never_overwrites_its_input_table(tmp_path, capsys, monkeypatch):
+    _forbid_training(monkeypatch)
+    folder = tmp_path / "inout"
+    folder.mkdir()
+    data = folder / "folds.csv"
+    _table().drop(columns=["price", "kind"]).to_csv(data, index=False)
+    before = data.read_bytes()
+    status, _, err = _run(capsys, "--data", data, "--out", folder)
+    assert status == 2
+    assert err.count("\n") == 1 and "--out" in err
+    # Even an earlier report folder with --overwrite keeps the input.
+    (folder / cli.MARKER).write_text('{"files": ["folds.csv"]}')
+    status, _, err = _run(capsys, "--data", data, "--out", folder, "--overwrite")
+    assert status == 2
+    assert "would overwrite the --data file folds.csv" in err
+    assert data.read_bytes() == before
+
+
+def test_report_keeps_the_users_files(tmp_path, capsys, monkeypatch):
+    _forbid_training(monkeypatch)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in ("report.html", "summary.csv", "metrics.json"):
+        (folder / name).write_text(f"my own {name}")
+    for extra in ([], ["--overwrite"]):
+        status, _, err = _run(capsys, "--cv", 2, "--out", folder, *extra)
+        assert status == 2
+        assert "is not empty and holds no earlier report" in err
+    for name in ("report.html", "summary.csv", "metrics.json"):
+        assert (folder / name).read_text() == f"my own {name}"
+
+
+def test_earlier_report_is_replaced_only_with_overwrite(csv_path, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    args = ["--data", csv_path, "--max-epochs", 1, "--cv", 2, "--out", out_dir]
+    status, _, err = _run(capsys, *args)
+    assert status == 0, err
+    marker = json.loads((out_dir / cli.MARKER).read_text())
+    assert {"report.html", "folds.csv", "metrics.json"} <= set(marker["files"])
+    # A file of the user's and a figure only the earlier report had.
+    (out_dir / "notes.txt").write_text("mine")
+    (out_dir / "prediction_error.png").write_bytes(b"old")
+    marker["files"].append("prediction_error.png")
+    (out_dir / cli.MARKER).write_text(json.dumps(marker))
+
+    status, _, err = _run(capsys, *args)
+    assert status == 2
+    assert "holds an earlier report; pass --overwrite" in err
+    status, _, err = _run(capsys, *args, "--overwrite")
+    assert status == 0, err
+    assert (out_dir / "notes.txt").read_text() == "mine"
+    assert not (out_dir / "prediction_error.png").exists()
+    _assert_report_dir(out_dir)
+
+
+def test_empty_out_folder_is_used(csv_path, tmp_path, capsys):
+    out_dir = tmp_path / "empty"
+    out_dir.mkdir()
+    status, _, err = _run(
+        capsys, "--data", csv_path, "--max-epochs", 1, "--cv", 2, "--out", out_dir
+    )
+    assert status == 0, err
+    assert (out_dir / cli.MARKER).is_file()
+
+
+# -- columns ------------------------------------------------------------------
+
+
+def _table_with_identifiers(n_rows=400, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = _table(n_rows, seed).drop(columns=["price", "kind"])
+    frame.insert(0, "user_id", [f"user-{i:06d}" for i in range(n_rows)])
+    # Not an identifier: 60 values in 400 rows, beyond the one-hot cap.
+    frame.insert(1, "shop", rng.choice([f"shop {i}" for i in range(60)], n_rows))
+    return frame
+
+
+def test_identifier_columns_are_dropped_and_reported(tmp_path, capsys):
+    path = tmp_path / "users.csv"
+    _table_with_identifiers().to_csv(path, index=False)
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys,
+        "--data",
+        path,
+        "--drop",
+        "member",
+        "--max-epochs",
+        1,
+        "--cv",
+        2,
+        "--out",
+        out_dir,
+    )
+    assert status == 0, err
+    assert (
+        "dropped column 'user_id': identifier-like, 399 distinct values in 399 rows"
+        in out
+    )
+    assert "dropped column 'member' (--drop)" in out
+    assert "'shop'" not in out.split("Model:")[0].split("Data:")[0]
+    html = (out_dir / "report.html").read_text()
+    assert "user_id (identifier-like" in html and "member (--drop)" in html
+    context = json.loads((out_dir / "metrics.json").read_text())["context"]
+    assert context["Data"] == "users.csv"
+    assert context["Features"].startswith("3: 1 numeric, 2 categorical")
+    assert context["Target column"] == "label"
+    assert context["Target"].startswith("binary: no ")
+
+
+def test_encoded_width_is_bounded():
+    frame = _table_with_identifiers(n_rows=2000)
+    X, dropped = cli.select_features(frame.drop(columns="label"), say=lambda t: None)
+    assert list(dropped) == ["user_id"]
+    encoded = cli.make_preprocessor(X).fit_transform(X)
+    # age, member (2 values), city (3 and a missing value), shop capped at 50.
+    assert encoded.shape == (2000, 1 + 2 + 3 + cli.MAX_CATEGORIES)
+
+
+def test_very_many_categories_are_dropped():
+    rng = np.random.default_rng(0)
+    n_rows = 6000
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n_rows),
+            "word": [f"w{i}" for i in rng.integers(0, 1500, n_rows)],
+        }
+    )
+    _, dropped = cli.select_features(frame, say=lambda t: None)
+    assert dropped["word"].startswith("too many categories")
+
+
+def test_unknown_drop_column_is_one_line_error(csv_path, tmp_path, capsys):
+    status, _, err = _run(capsys, "--data", csv_path, "--drop", "colour")
+    assert status == 2
+    assert err.startswith("nnestimators: error: --drop names an unknown column")
+    assert "available columns: age, city, member" in err
+    status, _, err = _run(capsys, "--data", csv_path, "--drop", "label")
+    assert status == 2 and "names the target column" in err
+
+
+@pytest.mark.slow
+def test_large_table_with_identifier_column(tmp_path, capsys):
+    """200,000 rows with a unique ID: dense one-hot would need ~300 GB."""
+    rng = np.random.default_rng(0)
+    n_rows = 200_000
+    frame = pd.DataFrame(
+        {
+            "id": [f"id{i}" for i in range(n_rows)],
+            "x": rng.normal(size=n_rows),
+            "shop": rng.choice([f"s{i}" for i in range(300)], n_rows),
+        }
+    )
+    frame["y"] = (frame["x"] > 0).astype(int)
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    status, out, err = _run(
+        capsys, "--data", path, "--max-epochs", 1, "--cv", 2, "--out", tmp_path / "o"
+    )
+    assert status == 0, err
+    assert "dropped column 'id'" in out
+
+
+# -- reading the table --------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter, name", [(";", "';'"), ("\t", "tab")])
+def test_other_delimiters_are_detected(delimiter, name, tmp_path, capsys):
+    path = tmp_path / "table.csv"
+    table = _table().drop(columns=["price", "kind"])
+    table.to_csv(path, index=False, sep=delimiter, decimal=",")
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys, "--data", path, "--max-epochs", 1, "--cv", 2, "--out", out_dir
+    )
+    assert status == 0, err
+    assert f"Note: table.csv uses {name} as delimiter and decimal commas." in out
+    assert "3 feature columns" in out
+
+
+def test_sniffer_prefers_commas_and_reports_unreadable_semicolons(tmp_path, capsys):
+    commas = _write(tmp_path, "c.csv", 'a,b\n"x;y",1\n"z;w",2\n')
+    assert cli.sniff_delimiter(commas) == ","
+    # Rows of unequal length: no delimiter fits; the error names the one seen.
+    ragged = _write(tmp_path, "r.csv", "a;b;c\n1;2\n3\n")
+    status, _, err = _run(capsys, "--data", ragged)
+    assert status == 2
+    assert "seems to use ';' as delimiter" in err
+
+
+def test_seed_beyond_32_bits_is_rejected_by_the_parser(capsys, monkeypatch):
+    _forbid_training(monkeypatch)
+    status, _, err = _run(capsys, "--seed", 99999999999)
+    assert status == 2
+    assert err == (
+        "nnestimators: error: argument --seed: must be an integer from 0 to "
+        "4294967295; got '99999999999' (see 'nnestimators report --help')\n"
+    )
+    args = cli.build_parser().parse_args(["report", "--seed", str(2**32 - 1)])
+    assert args.seed == 2**32 - 1
+
+
+# -- progress and the page ----------------------------------------------------
+
+
+def test_fold_progress_and_still_improving_notes(
+    csv_path, tmp_path, capsys, monkeypatch
+):
+    from nnestimators.reports import cross_validation
+
+    # Which folds still improve depends on the data; the reports tests check
+    # that rule. Here: every fold did.
+    monkeypatch.setattr(cross_validation, "still_improving", lambda est: True)
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys, "--data", csv_path, "--max-epochs", 2, "--cv", 3, "--out", out_dir
+    )
+    assert status == 0, err
+    for fold in (1, 2, 3):
+        assert f"fold {fold}/3 done in " in out
+    assert out.count("; ended at the max_epochs cap while still improving") == 3
+    assert "Note: Folds 1, 2 and 3 of 3 ended at the max_epochs cap" in out
+    document = json.loads((out_dir / "metrics.json").read_text())
+    assert "max_epochs cap while still improving" in document["notes"][0]
+    html = (out_dir / "report.html").read_text()
+    assert "still improving" in html
+    assert "table.csv" in html and "Target column" in html
+    assert "<figcaption>ROC curve</figcaption>" in html
+
+
+def test_threads_option_reaches_the_network():
+    from nnestimators.reports.history import final_step
+
+    X = _table().drop(columns=["label", "price", "kind"])
+    parser = cli.build_parser()
+    args = parser.parse_args(["report", "--threads", "2"])
+    assert args.threads == 2
+    model = cli.build_model("binary", X, args)
+    assert final_step(model).n_threads == 2
+    default = cli.build_model("binary", X, parser.parse_args(["report"]))
+    estimator = cli.estimator_class("binary")
+    assert final_step(default).n_threads == estimator().n_threads
+    regression = cli.build_model("regression", X, args)
+    assert regression[-1].regressor.n_threads == 2

@@ -5,8 +5,9 @@ reported on one line, ``nnestimators: error: ...``, with exit status 2.
 
 The package's modules: ``entry_point`` (``main`` and exit statuses),
 ``parser`` (options and help), ``report_command`` (the ``report`` run and
-what it prints), ``data`` (the table, target and task), ``models`` (the
-estimator and search), ``parallel`` (the Dask backend) and ``errors``.
+what it prints), ``data`` (the table, target, feature columns and task),
+``models`` (the estimator and search), ``output`` (the ``--out`` folder),
+``parallel`` (the Dask backend) and ``errors``.
 
 Examples
 --------
@@ -14,15 +15,19 @@ From a shell::
 
     nnestimators report --max-epochs 20 --cv 3
     nnestimators report --data houses.csv --target price --out houses-report
+    nnestimators report --data users.csv --drop email --out users --overwrite
 """
 
 from .data import (
     MAX_CLASS_LEVELS,
+    MAX_DISTINCT_TEXT,
     READERS,
     check_folds,
     decide_task,
     load_default_data,
     load_table,
+    select_features,
+    sniff_delimiter,
     split_target,
     target_values,
 )
@@ -31,6 +36,7 @@ from .errors import CliError, RunError
 from .models import (
     EPOCH_METRICS,
     INNER_FOLDS,
+    MAX_CATEGORIES,
     MODEL_PRESETS,
     RANDOM_SEARCH_ITERATIONS,
     SEARCH_GRID,
@@ -41,6 +47,7 @@ from .models import (
     make_preprocessor,
     make_search,
 )
+from .output import MARKER
 from .parser import DEFAULT_OUT, PROG, REPORT_DESCRIPTION, REPORT_EPILOG, build_parser
 from .report_command import run_report
 
@@ -51,7 +58,10 @@ __all__ = [
     "DEFAULT_OUT",
     "EPOCH_METRICS",
     "INNER_FOLDS",
+    "MARKER",
+    "MAX_CATEGORIES",
     "MAX_CLASS_LEVELS",
+    "MAX_DISTINCT_TEXT",
     "MODEL_PRESETS",
     "PROG",
     "RANDOM_SEARCH_ITERATIONS",
@@ -74,6 +84,8 @@ __all__ = [
     "make_preprocessor",
     "make_search",
     "run_report",
+    "select_features",
+    "sniff_delimiter",
     "split_target",
     "target_values",
 ]

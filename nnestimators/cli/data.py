@@ -105,9 +105,16 @@ def load_table(path, say=print):
         raise CliError(f"--data file is empty: {path}")
     if reader is pd.read_csv:
         delimiter = sniff_delimiter(path)
+        decimal = "."
         if delimiter != ",":
-            say(f"Note: {path.name} uses {CSV_DELIMITERS[delimiter]} as delimiter.")
-        frame = _read_with(lambda p: pd.read_csv(p, sep=delimiter), path)
+            decimal = _sniff_decimal(path, delimiter)
+            how = " and decimal commas" if decimal == "," else ""
+            say(
+                f"Note: {path.name} uses {CSV_DELIMITERS[delimiter]} as delimiter{how}."
+            )
+        frame = _read_with(
+            lambda p: pd.read_csv(p, sep=delimiter, decimal=decimal), path
+        )
         _check_single_column(frame, path)
     else:
         frame = _read_with(reader, path)
@@ -159,6 +166,26 @@ def sniff_delimiter(path, sample_size=65536):
         if _consistent_fields(lines, delimiter):
             return delimiter
     return ","
+
+
+def _sniff_decimal(path, delimiter, n_lines=200):
+    """``","`` when the first lines have more numbers read with decimal commas.
+
+    Files separated by semicolons often come from locales that write
+    ``40,5`` for 40.5.
+    """
+    import io
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            sample = "".join(line for _, line in zip(range(n_lines), file))
+        counts = {}
+        for decimal in (".", ","):
+            frame = pd.read_csv(io.StringIO(sample), sep=delimiter, decimal=decimal)
+            counts[decimal] = sum(is_numeric_dtype(frame[c]) for c in frame.columns)
+    except (OSError, ValueError):
+        return "."
+    return "," if counts[","] > counts["."] else "."
 
 
 def _consistent_fields(lines, delimiter):
