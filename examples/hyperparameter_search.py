@@ -134,9 +134,16 @@ def optuna_search(X_train, y_train):
     from optuna.distributions import FloatDistribution, IntDistribution
     from optuna_integration import OptunaSearchCV
 
+    # Optuna's own warnings, as in docs/guide/searches.md: OptunaSearchCV is
+    # marked experimental (one warning per search) and reports each trial's
+    # scores through the deprecated optuna.terminator (one per trial).
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    warnings.filterwarnings("ignore", message="`optuna.terminator`")
+    warnings.filterwarnings(
+        "ignore",
+        "OptunaSearchCV is experimental",
+        optuna.exceptions.ExperimentalWarning,
+    )
+    warnings.filterwarnings("ignore", "`optuna.terminator`", FutureWarning)
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=SEED),
