@@ -20,6 +20,7 @@ from benchmarks.suite import (
     run_fit_predict_grid,
 )
 from benchmarks.targets import evaluate_targets
+from benchmarks.thread_scenario import run_thread_scenario
 
 
 def _int_tuple(text: str) -> tuple[int, ...]:
@@ -29,6 +30,9 @@ def _int_tuple(text: str) -> tuple[int, ...]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
+        epilog="Other commands: `python -m benchmarks threads [--quick]` runs "
+        "only the quiet/busy thread scenario; `python -m benchmarks gpu` runs "
+        "the CUDA check.",
         description="Benchmark nnestimators against a hand-written PyTorch loop, "
         "stock skorch and scikit-learn's MLPClassifier.",
     )
@@ -50,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     overrides.add_argument(
         "--no-memory", action="store_true", help="skip the peak-memory pass"
     )
+    overrides.add_argument("--threads-repeats", type=int)
+    overrides.add_argument(
+        "--no-threads",
+        action="store_true",
+        help="skip the quiet/busy thread scenario",
+    )
     return parser.parse_args(argv)
 
 
@@ -65,11 +75,14 @@ def build_config(args: argparse.Namespace) -> BenchmarkConfig:
         "grid_rows",
         "grid_epochs",
         "grid_repeats",
+        "threads_repeats",
     )
     changes = {name: getattr(args, name) for name in names}
     changes = {name: value for name, value in changes.items() if value is not None}
     if args.no_memory:
         changes["measure_memory"] = False
+    if args.no_threads:
+        changes["thread_scenario"] = False
     return replace(config, **changes)
 
 
@@ -93,6 +106,10 @@ def run(config: BenchmarkConfig) -> RunSummary:
     results = run_fit_predict_grid(runnable, config, probe, _log)
     loads["after the fit/predict grid"] = load_averages()
     grid = run_grid_search(config, _log)
+    threads = None
+    if config.thread_scenario:
+        loads["after the grid search"] = load_averages()
+        threads = run_thread_scenario(config, _log)
     loads["at end"] = load_averages()
     return RunSummary(
         config=config,
@@ -101,15 +118,25 @@ def run(config: BenchmarkConfig) -> RunSummary:
         skipped=skipped,
         results=results,
         grid=grid,
-        targets=evaluate_targets(results, grid, config),
+        targets=evaluate_targets(results, grid, config, threads),
         memory_method=probe.method,
         adam_variant=adam_variant(),
         loads=loads,
         usable_cores=usable_cores(),
+        threads=threads,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "gpu":
+        from benchmarks.gpu import main as gpu_main
+
+        return gpu_main(argv[1:])
+    if argv and argv[0] == "threads":
+        from benchmarks.thread_scenario import main as threads_main
+
+        return threads_main(argv[1:])
     args = parse_args(argv)
     summary = run(build_config(args))
     # The file first: a closed stdout pipe (| head) must not lose the report.

@@ -42,6 +42,18 @@ class BenchmarkConfig:
     grid_repeats: int = 3
     # Busy-loop length of one control task (about 0.1 s of pure Python).
     control_iterations: int = 3_000_000
+    # Threads, quiet and busy (thread_scenario.py): the estimator's default
+    # n_threads against fixed counts, for a small MLP and a ConvNet.
+    thread_scenario: bool = True
+    threads_repeats: int = 3
+    threads_mlp_hidden_units: tuple[int, ...] = (64, 32)
+    threads_mlp_epochs: int = 30
+    threads_mlp_rows: int | None = None  # None: all 569 rows
+    threads_mlp_batch_size: int = 32
+    threads_conv_rows: int = 512
+    threads_conv_image_size: int = 28
+    threads_conv_epochs: int = 2
+    threads_conv_batch_size: int = 64
     quick: bool = False
 
     def settings(self, batch_size: int) -> TrainSettings:
@@ -67,5 +79,12 @@ QUICK = replace(
     grid_epochs=1,
     grid_repeats=1,
     control_iterations=100_000,
+    threads_repeats=1,
+    threads_mlp_epochs=1,
+    threads_mlp_rows=128,
+    threads_conv_rows=32,
+    threads_conv_batch_size=32,
+    threads_conv_image_size=12,
+    threads_conv_epochs=1,
     quick=True,
 )

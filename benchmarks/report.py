@@ -16,6 +16,7 @@ from benchmarks.implementations import Implementation
 from benchmarks.machine import Load, format_load
 from benchmarks.measure import CellRecord, Results, median, ratio
 from benchmarks.targets import HAND, MISS, NN, SKLEARN, SKORCH, TargetCheck
+from benchmarks.thread_scenario import AUTO, CONDITIONS, DEFAULT, ThreadResults
 
 MISSING = "–"
 _MIB = 2**20
@@ -36,6 +37,7 @@ class RunSummary:
     adam_variant: str
     loads: dict[str, Load | None]  # when -> 1/5/15-minute load averages
     usable_cores: int
+    threads: ThreadResults | None = None
 
 
 def markdown_table(
@@ -160,6 +162,81 @@ def grid_search_table(grid: GridSearchResult) -> str:
         for n_jobs, runs in grid.seconds.items()
     ]
     return markdown_table(headers, rows)
+
+
+def _threads_seen(threads: ThreadResults, key: tuple[str, str, str]) -> str:
+    seen = threads.threads_seen.get(key)
+    return ", ".join(map(str, sorted(seen))) if seen else MISSING
+
+
+def thread_table(threads: ThreadResults | None) -> str:
+    """Fit seconds per thread setting, quiet and busy, and default ÷ best fixed."""
+    if threads is None:
+        return "_Not run (--no-threads)._"
+    if threads.unavailable:
+        return f"_Not run: {threads.unavailable}_"
+    variants = threads.variants
+    headers = [
+        "network",
+        "machine",
+        *(f"{v} s" for v in variants),
+        "best fixed",
+        "default ÷ best fixed",
+    ]
+    if AUTO in variants:
+        headers.append("auto ÷ best fixed")
+    headers += [f"threads used by {v}" for v in variants if v in (DEFAULT, AUTO)]
+    rows = []
+    for key in threads.workloads:
+        for condition in CONDITIONS:
+            best, _ = threads.best_fixed(condition, key)
+            row = [key, condition]
+            row += [_seconds(threads.median(condition, key, v)) for v in variants]
+            row += [best or MISSING, _times(threads.ratio_to_best(condition, key))]
+            if AUTO in variants:
+                row.append(_times(threads.ratio_to_best(condition, key, AUTO)))
+            row += [
+                _threads_seen(threads, (condition, key, v))
+                for v in variants
+                if v in (DEFAULT, AUTO)
+            ]
+            rows.append(row)
+    return markdown_table(headers, rows)
+
+
+def _threads_section(summary: RunSummary) -> str:
+    threads = summary.threads
+    if threads is None or threads.unavailable:
+        return thread_table(threads)
+    c = summary.config
+    workloads = "\n".join(
+        f"- `{key}`: {label}" for key, label in threads.workloads.items()
+    )
+    auto_note = (
+        ""
+        if AUTO not in threads.variants
+        else f"""
+- **auto** is the thread count `nnestimators.runtime.resolve_n_threads("auto",
+  ...)` picks for the fit (worked out inside the timed call and passed as
+  `n_threads`): the estimators' default is still `n_threads=
+  {threads.default_value!r}`, so this row shows what `"auto"` will do once it
+  is the default."""
+    )
+    return f"""\
+{workloads}
+
+- **default** is an `NNClassifier` fitted without `n_threads` (its default,
+  `{threads.default_value!r}`), with torch's own thread count in the process
+  ({threads.cores} usable core(s)); the fixed counts pass `n_threads=k`.{auto_note}
+- **busy**: one spinning Python process per usable core ({threads.cores}) runs
+  beside the fits (`benchmarks/busy.py`); **quiet**: they sleep. Quiet and busy
+  passes alternate, {c.threads_repeats} repeat(s), every setting back to back
+  in an order rotated per repeat; wall-clock fit time, medians. After each
+  switch the run waits 1.5 s.
+- **best fixed** is the fastest fixed count by median; the target is default ÷
+  best fixed ≤ 1.2 in every cell.
+
+{thread_table(threads)}"""
 
 
 def target_lines(targets: Sequence[TargetCheck]) -> str:
@@ -347,6 +424,10 @@ explanations of missed targets.
 
 {grid_search_table(summary.grid)}
 
+## Threads: the default n_threads on a quiet and on a busy machine
+
+{_threads_section(summary)}
+
 ## Targets
 
 {target_lines(summary.targets)}
@@ -365,6 +446,7 @@ def render_console(summary: RunSummary) -> str:
         ("Predict time (s, median)", _per_impl_table(summary, _predict_cell)),
         ("Peak memory (MiB, traced / RSS Δ)", _per_impl_table(summary, _memory_cell)),
         ("GridSearchCV", grid_search_table(summary.grid)),
+        ("Threads (fit s, quiet and busy)", thread_table(summary.threads)),
         ("Targets", target_lines(summary.targets)),
     ]
     threads = summary.machine.get("torch threads (intra-op)", "?")

@@ -14,6 +14,7 @@ from benchmarks.implementations import (
     SkorchImpl,
 )
 from benchmarks.measure import Results, ratio
+from benchmarks.thread_scenario import CONDITIONS, ThreadResults
 
 PASS, MISS, NOT_MEASURED = "PASS", "MISS", "N/A"
 
@@ -26,6 +27,7 @@ SKORCH_MIN_SPEED_UP = 3.0
 SKORCH_BATCH_SIZE = 512
 SKLEARN_MIN_BATCH_SIZE = 128
 GRID_MIN_SPEED_UP = 1.5
+THREADS_DEFAULT_LIMIT = 1.2
 
 
 @dataclass(frozen=True)
@@ -159,13 +161,40 @@ def grid_search_speed_up(
     )
 
 
+def default_threads_vs_best(threads: ThreadResults) -> list[TargetCheck]:
+    """The default n_threads within 1.2x of the best fixed count, quiet and busy."""
+    checks = []
+    for key in threads.workloads:
+        for condition in CONDITIONS:
+            best, _ = threads.best_fixed(condition, key)
+            note = f"; best fixed: {best}" if best else ""
+            checks.append(
+                _check(
+                    f"fit with the default n_threads ({threads.default_value!r}) "
+                    f"≤ {THREADS_DEFAULT_LIMIT}× the best fixed thread count "
+                    f"({key}, {condition} machine)",
+                    threads.ratio_to_best(condition, key),
+                    lambda v: v <= THREADS_DEFAULT_LIMIT,
+                    "{:.3f}× the best fixed count's time",
+                    note=note,
+                )
+            )
+    return checks
+
+
 def evaluate_targets(
-    results: Results, grid: GridSearchResult, config: BenchmarkConfig
+    results: Results,
+    grid: GridSearchResult,
+    config: BenchmarkConfig,
+    threads: ThreadResults | None = None,
 ) -> list[TargetCheck]:
-    """Every target, in the order the issue lists them."""
-    return [
+    """Every target, in the order the issues list them."""
+    checks = [
         *fit_vs_hand_loop(results, config),
         faster_than_skorch(results, config),
         *faster_than_sklearn(results, config),
         grid_search_speed_up(grid, config),
     ]
+    if threads is not None and threads.unavailable is None:
+        checks += default_threads_vs_best(threads)
+    return checks

@@ -18,6 +18,7 @@ TABLE_HEADINGS = [
     "## Predict time",
     "## Peak memory during fit",
     "## GridSearchCV",
+    "## Threads: the default n_threads on a quiet and on a busy machine",
     "## Targets",
 ]
 
@@ -56,9 +57,13 @@ def test_quick_suite_writes_tables_and_targets(tmp_path):
 
     targets = page.split("## Targets", 1)[1]
     # 3 batch sizes x 1 row count vs the hand loop, skorch, 2 x MLPClassifier,
-    # grid search.
-    assert len(TARGET_LINE.findall(targets)) == 7
+    # grid search, 2 networks x (quiet, busy) default threads vs best fixed.
+    assert len(TARGET_LINE.findall(targets)) == 11
+    for network in ("mlp", "convnet"):
+        for machine in ("quiet", "busy"):
+            assert f"| {network} | {machine} |" in page
 
     # The console gets the same tables.
     assert "Fit-time ratios" in completed.stdout
     assert "Targets" in completed.stdout
+    assert "Threads (fit s, quiet and busy)" in completed.stdout
