@@ -512,7 +512,7 @@ def test_identifier_columns_are_dropped_and_reported(tmp_path, capsys):
     assert "user_id (identifier-like" in html and "member (--drop)" in html
     context = json.loads((out_dir / "metrics.json").read_text())["context"]
     assert context["Data"] == "users.csv"
-    assert context["Features"].startswith("3: 1 numeric, 2 categorical")
+    assert context["Features"].startswith("3 (1 numeric, 2 categorical)")
     assert context["Target column"] == "label"
     assert context["Target"].startswith("binary: no ")
 

@@ -526,7 +526,7 @@ def test_html_page_stands_alone(tmp_path):
     from sklearn.compose import make_column_transformer
 
     rng = np.random.default_rng(0)
-    names = [f"a_rather_long_measurement_name_{i:02d}" for i in range(40)]
+    names = [f"a rather long measurement name {i:02d}" for i in range(40)]
     X = pd.DataFrame(rng.normal(size=(90, len(names))), columns=names)
     X["colour"] = rng.choice(["red", "green"], len(X))
     y = np.where(X[names[0]] > 0, "yes", "no")
@@ -555,7 +555,8 @@ def test_html_page_stands_alone(tmp_path):
     assert "overflow-x: auto" in html and "white-space: pre-wrap" in html
     # The estimator's text is whole: no column name is cut.
     estimator = html.split("<h2>Estimator</h2>")[1]
-    assert all(name in estimator for name in names)
+    # Each name whole, in its quotes, not split into two strings.
+    assert all(f"&#x27;{name}&#x27;" in estimator for name in names)
     assert "..." not in estimator
     report.save(tmp_path)
     saved = json.loads((tmp_path / "metrics.json").read_text())

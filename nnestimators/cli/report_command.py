@@ -129,8 +129,13 @@ def _context(args, source, n_read, X, dropped, target, model_text):
         "Data": data,
         "Rows": rows,
         "Features": (
-            f"{X.shape[1]:,}: {numeric:,} numeric, {X.shape[1] - numeric:,} "
-            f"categorical (one-hot, at most {MAX_CATEGORIES} columns each)"
+            f"{X.shape[1]:,} ({numeric:,} numeric, {X.shape[1] - numeric:,} "
+            f"categorical)"
+            + (
+                f"; categories one-hot encoded, at most {MAX_CATEGORIES} columns each"
+                if numeric < X.shape[1]
+                else ""
+            )
         ),
         "Dropped columns": (
             "; ".join(f"{name} ({reason})" for name, reason in dropped.items())
@@ -160,8 +165,12 @@ def _printer(quiet):
 
 
 def _describe_target(y, task):
+    from ..reports.formatting import format_number
+
     if task == "regression":
-        return f"regression, mean {y.mean():.4g}, std {y.std():.4g}"
+        return (
+            f"regression, mean {format_number(y.mean())}, std {format_number(y.std())}"
+        )
     counts = ", ".join(f"{label}: {n}" for label, n in y.value_counts().items())
     return f"{task}, {counts}"
 

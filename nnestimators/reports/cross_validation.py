@@ -188,8 +188,30 @@ def cross_validated_report(
         classes=classes,
         cv=splitter,
     )
-    report.context = {**_default_context(report, X, y, random_state), **(context or {})}
+    report.context = _ordered_context(
+        {**_default_context(report, X, y, random_state), **(context or {})}
+    )
     return report
+
+
+# The order of the report's description; other entries follow these.
+_CONTEXT_ORDER = (
+    "Data",
+    "Rows",
+    "Features",
+    "Dropped columns",
+    "Target column",
+    "Target",
+    "Model",
+    "Settings",
+    "Cross-validation",
+)
+
+
+def _ordered_context(context):
+    rank = {key: number for number, key in enumerate(_CONTEXT_ORDER)}
+    keys = sorted(context, key=lambda key: rank.get(key, len(rank)))
+    return {key: context[key] for key in keys}
 
 
 def _fit_fold(number, estimator, X, y, split, options):

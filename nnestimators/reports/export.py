@@ -197,18 +197,29 @@ def figure_title(name):
     return words[:1].upper() + words[1:]
 
 
-def estimator_text(estimator, max_elements=1000):
-    """The estimator's whole repr, every column list in full.
+def estimator_text(estimator, max_elements=1000, width=100):
+    """The estimator's whole repr, every column list and name in full.
 
     scikit-learn's ``repr`` cuts the text at 700 characters, often in the
-    middle of a column name, and lists at 30 elements.
+    middle of a column name, shows 30 elements of a list, and Python's
+    pretty printer splits long strings across lines; this text does none
+    of that.
     """
     try:
         from sklearn.utils._pprint import _EstimatorPrettyPrinter
 
-        printer = _EstimatorPrettyPrinter(
+        class _WholeStrings(_EstimatorPrettyPrinter):
+            # Without an entry for str, strings are written whole.
+            _dispatch = {
+                kind: method
+                for kind, method in _EstimatorPrettyPrinter._dispatch.items()
+                if kind is not str.__repr__
+            }
+
+        printer = _WholeStrings(
             compact=True,
             indent=1,
+            width=width,
             indent_at_name=True,
             n_max_elements_to_show=max_elements,
         )
