@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 TABLE_HEADINGS = [
@@ -67,3 +70,17 @@ def test_quick_suite_writes_tables_and_targets(tmp_path):
     assert "Fit-time ratios" in completed.stdout
     assert "Targets" in completed.stdout
     assert "Threads (fit s, quiet and busy)" in completed.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_gpu_check_skips_cleanly_without_cuda():
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "gpu"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "CUDA is not available" in completed.stdout
+    assert "skipped" in completed.stdout
