@@ -1,10 +1,11 @@
 """The adapter that makes skorch's nets behave as scikit-learn estimators.
 
-Data flows one way: validate -> encode -> tensors (``preparation.py``) ->
-training loop (``training/loop.py``) -> history/checkpoints -> decoded
-predictions. The public classes in ``classifiers.py`` and ``regressor.py``
-only say how targets are encoded and outputs decoded; this module holds the
-scikit-learn conventions, building the network, and prediction.
+Data flows one way: validate -> encode -> datasets (``preparation.py``) ->
+skorch's training loop fed by the fast path (``training/loop.py``), with
+training control as callbacks (``training/callbacks.py``) -> history and
+checkpoints -> decoded predictions. The public classes in
+``classifiers.py`` and ``regressor.py`` only say how targets are encoded and
+outputs decoded; parameter storage is in ``parameters.py``.
 """
 
 import copy
@@ -14,7 +15,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -25,45 +25,37 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.dataset import Dataset
 from skorch.history import History
 from skorch.net import NeuralNet
-from skorch.utils import is_dataset, to_tensor
+from skorch.utils import is_dataset
 from torch.utils.data import DataLoader
 
 from . import validation
 from .data import first_output, prediction_chunks
+from .parameters import ParametersMixin, store_params
 from .preparation import DataPreparation
 from .runtime import draw_seed, resolve_device, resolve_n_threads, seeded, torch_threads
 from .shapes import reset_parameters, shape_kwargs
+from .training.checks import check_training_setup
 from .training.loop import TrainingLoop
 
-
-def _store_params(estimator, params):
-    """Store constructor arguments untouched (scikit-learn's convention)."""
-    kwargs = params.pop("kwargs", {})
-    for name, value in params.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
-    for name, value in kwargs.items():
-        setattr(estimator, name, value)
-    # skorch checks these names (module__*, optimizer__*, ...) at initialize.
-    estimator._params_to_validate = set(kwargs)
+_store_params = store_params  # the estimators' __init__ use this name
 
 
-class NNEstimatorMixin(DataPreparation, TrainingLoop):
+class NNEstimatorMixin(ParametersMixin, DataPreparation, TrainingLoop):
     """Shared machinery of ``NNBinaryClassifier``, ``NNClassifier``, ``NNRegressor``.
 
-    Placed before skorch's net in the method resolution order, it replaces
-    the parts of skorch that scikit-learn's conventions rule out (attributes
-    set in ``__init__``, components built in ``set_params``, a fixed device)
-    and the per-row data path, and adds validation, label encoding, shape
-    inference, seeding, weights and training control.
+    Placed before skorch's net in the method resolution order, it keeps
+    skorch's loop and callbacks and replaces what scikit-learn's conventions
+    rule out (attributes set in ``__init__``, a fixed device, unchecked
+    input), adding validation, label encoding, shape inference, seeding and
+    sample weights.
     """
 
     prefixes_ = NeuralNet.prefixes_ + ["lr_schedule"]
 
     # Every parameter's valid values, checked once at fit (scikit-learn's way).
     _parameter_constraints = {
-        "module": [type, torch.nn.Module],
-        "criterion": [type, torch.nn.Module],
+        "module": [type, torch.nn.Module, callable],
+        "criterion": [type, torch.nn.Module, callable],
         "optimizer": [type, callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [
@@ -86,7 +78,11 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "augment": [callable, None],
         "device": [str, torch.device, None],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -96,22 +92,13 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         "compile": ["boolean"],
     }
 
-    # skorch internals that read these; they are not parameters here.
+    # skorch parameters with skorch's defaults, unless given as keywords.
     iterator_train = DataLoader
     iterator_valid = DataLoader
     dataset = Dataset
     use_caching = "auto"
     torch_load_kwargs = None
-
-    # -- parameters ---------------------------------------------------------
-
-    def __setattr__(self, name, value):
-        # Parameters and private state are plain attributes; skorch's hook
-        # registers torch components (module_, optimizer_, ...) as before.
-        if name.startswith("_") or name in _signature_names(type(self)):
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
+    classes = None
 
     @property
     def initialized_(self):
@@ -130,72 +117,38 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
     def virtual_params_(self, value):
         self._virtual_params = value
 
-    def _get_param_names(self):
-        routed = [k for k in self.__dict__ if "__" in k and not k.startswith("_")]
-        return sorted(_signature_names(type(self))) + sorted(routed)
-
-    def set_params(self, **params):
-        """Set parameters; ``module__*``, ``optimizer__*``, ``callbacks__*`` included.
-
-        Before the first fit nothing is built: values are only stored.
-        """
-        names = _signature_names(type(self))
-        # Parameters of a parameter that is itself an estimator-like object
-        # (augment__max_shift, say) go to that object, as scikit-learn does.
-        nested = {k: v for k, v in params.items() if self._is_nested(k, names)}
-        BaseEstimator.set_params(self, **nested)
-        params = {k: v for k, v in params.items() if k not in nested}
-        if self.initialized_:
-            return super().set_params(**params)
-        BaseEstimator.set_params(
-            self, **{k: v for k, v in params.items() if k in names}
-        )
-        # Routed (module__*, ...) and unknown names are checked at fit, where
-        # skorch suggests the right spelling ("did you mean ...?").
-        for key, value in params.items():
-            if key not in names:
-                setattr(self, key, value)
-                self._params_to_validate.add(key)
-        return self
-
-    def _is_nested(self, key, names):
-        owner = key.split("__", 1)[0]
-        if "__" not in key or owner not in names:
-            return False
-        value = getattr(self, owner, None)
-        return hasattr(value, "set_params") and not isinstance(value, type)
-
     # scikit-learn's repr: the class and the parameters that differ from defaults.
-    __repr__ = BaseEstimator.__repr__
+    def __repr__(self):
+        from sklearn.base import BaseEstimator
 
-    @property
-    def _default_callbacks(self):
-        # Training control is driven by plain parameters, not default callbacks;
-        # user callbacks (skorch's or their own) still run through skorch.
-        return []
+        return BaseEstimator.__repr__(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags
 
     # -- fit ----------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None, validation_data=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, validation_data=None, **fit_params):
         """Train the network on X and y.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Training data: arrays of any numeric dtype, DataFrames or lists;
-            images as (n_samples, height, width) or (n_samples, channels,
-            height, width). A torch ``Dataset`` yielding ``(X, y)`` pairs is
-            accepted too (then ``y=None``; labels must already be encoded).
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
+        X : array-like, sparse matrix, dict of arrays or Dataset
+            Training data: arrays of any numeric dtype, DataFrames, lists or
+            CSR/CSC matrices (densified batch by batch); images as
+            (n_samples, height, width) or (n_samples, channels, height,
+            width); a dict of arrays for a module whose ``forward`` takes
+            keyword arguments. A torch ``Dataset`` yielding ``(X, y)`` pairs
+            is accepted too (then ``y=None``; labels must already be
+            encoded).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: labels, a multilabel indicator matrix (classifier) or
+            values (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample loss weights; a zero weight removes the row's effect.
         validation_data : tuple, default=None
@@ -211,7 +164,7 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         self : object
             The fitted estimator.
         """
-        continuing = self.warm_start and self.initialized_
+        continuing = self.warm_start and self.initialized_ and self._has_data_state()
         return self._fit(
             X,
             y,
@@ -222,8 +175,10 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
             epochs=None,
         )
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
-        """Train for one pass over the data, continuing from the current weights.
+    def partial_fit(
+        self, X, y=None, classes=None, sample_weight=None, epochs=1, **fit_params
+    ):
+        """Train for ``epochs`` passes over the data (one by default), continuing.
 
         Parameters
         ----------
@@ -231,7 +186,10 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
             As in ``fit``.
         classes : array-like, default=None
             Every class of the problem, required by classifiers' first call
-            when ``y`` may not show them all.
+            when ``y`` may not show them all; later calls must give the same.
+        epochs : int, default=1
+            Passes over the data (skorch's ``partial_fit`` trains
+            ``max_epochs``; one pass is scikit-learn's convention).
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -239,6 +197,8 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         -------
         self : object
         """
+        if not isinstance(epochs, Integral) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
         return self._fit(
             X,
             y,
@@ -246,9 +206,12 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
             validation_data=None,
             fit_params=fit_params,
             reset=not self.initialized_,
-            epochs=1,
+            epochs=int(epochs),
             classes=classes,
         )
+
+    def _has_data_state(self):
+        return "_n_outputs" in self.__dict__ or hasattr(self, "n_outputs_")
 
     def _fit(
         self,
@@ -263,46 +226,119 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         classes=None,
     ):
         self._check_setup(validation_data)
-        if reset:
+        self._fit_kind = "fit" if epochs is None else "partial_fit"
+        data_reset = reset or not self._has_data_state()
+        if not data_reset:
+            self._check_same_classes(classes)
+        if reset or "device_" not in self.__dict__:
             self.device_ = resolve_device(self.device)
-        train, valid, metric_weights = self._prepare_data(
-            X, y, sample_weight, validation_data, reset=reset, classes=classes
+        dataset = self._prepare_data(
+            X, y, sample_weight, reset=data_reset, classes=classes
+        )
+        self._fit_validation = (
+            None
+            if validation_data is None
+            else self._validation_dataset(validation_data)
         )
         seed = draw_seed(self.random_state)
-        call_seed = _derive_seed(seed, 0 if reset else len(self.history_))
-        with (
-            torch_threads(resolve_n_threads(self.n_threads)),
-            seeded(call_seed, self.device_),
-        ):
-            if reset:
+        previous = 0 if reset else len(getattr(self, "history_", None) or [])
+        call_seed = _derive_seed(seed, previous)
+        n_train = self._expected_training_rows(len(dataset))
+        batch_size = self._resolved_batch_size(n_train, training=True)
+        if batch_size == -1:
+            batch_size = n_train
+        epochs = epochs or self._max_epochs(n_train, batch_size)
+        threads = self._thread_count(batch_size)
+        with torch_threads(threads), seeded(call_seed, self.device_):
+            if reset or not self.initialized_:
                 self.initialize()
-            self._run_training(
-                train,
-                valid,
-                metric_weights,
-                epochs=epochs,
-                seed=call_seed,
-                restore=epochs is None,
-                fit_params=fit_params,
-            )
+            self._begin_training(call_seed, batch_size, n_train, epochs)
+            try:
+                self._train(X, y, dataset, epochs, fit_params)
+            finally:
+                self._end_training()
         return self
+
+    def _expected_training_rows(self, n_rows):
+        if self.__dict__.get("_fit_validation") is not None:
+            return n_rows
+        fraction = self._validation_fraction()
+        return max(1, n_rows - int(np.ceil(fraction * n_rows)))
+
+    def _begin_training(self, seed, batch_size, n_train, epochs):
+        self._shuffle_generator = torch.Generator().manual_seed(seed)
+        self._train_batch_size = batch_size
+        self._planned_epochs = epochs
+        self._final_epoch = len(self.history_) + epochs
+        self._restore_at_end = True
+        self._fitting_batch_sizes = {
+            "iterator_train": batch_size,
+            "iterator_valid": self._resolved_batch_size(n_train, training=False),
+        }
+
+    def _end_training(self):
+        self._fitting_batch_sizes = None
+        self._fit_validation = None
+        self._shuffle_generator = None
+        self._batch_state = None
+
+    def _thread_count(self, batch_size):
+        n_threads = self.n_threads
+        if n_threads == "auto":
+            from . import runtime
+
+            auto_threads = getattr(runtime, "auto_threads", None)
+            if auto_threads is None:
+                return resolve_n_threads(None)
+            return auto_threads(
+                getattr(self, "module_", None),
+                batch_size,
+                getattr(self, "input_shape_", None),
+                self.device_,
+            )
+        return resolve_n_threads(n_threads)
+
+    def _check_same_classes(self, classes):
+        if classes is None or self._regression:
+            return
+        known = getattr(self, "classes_", None)
+        given = np.unique(classes)
+        if known is not None and not np.array_equal(given, known):
+            raise ValueError(
+                f"classes={given.tolist()!r} is not the same as on the first call "
+                f"to partial_fit, which was {np.asarray(known).tolist()!r}."
+            )
 
     # -- building the network -----------------------------------------------
 
+    def initialize(self):
+        """Build callbacks, module, criterion and optimizer (skorch's ``initialize``).
+
+        Before ``fit`` the module gets only the shapes given as ``module__*``
+        arguments, so ``initialize(); load_params(...)`` restores a net.
+        """
+        self._check_param_names()
+        self.device_ = resolve_device(self.device)
+        super().initialize()
+        self.best_epoch_ = None
+        return self
+
     def _module_shapes(self):
-        return {
-            "n_features": int(np.prod(self.input_shape_)),
-            "input_shape": self.input_shape_,
-            "n_outputs": self.n_outputs_,
-        }
+        shapes = {}
+        input_shape = getattr(self, "input_shape_", None)
+        if input_shape is not None:
+            shapes["n_features"] = int(np.prod(input_shape))
+            shapes["input_shape"] = input_shape
+        if hasattr(self, "n_outputs_"):
+            shapes["n_outputs"] = self.n_outputs_
+        return shapes
 
     def initialize_module(self):
         """Build ``module_``, passing the inferred shapes the constructor asks for."""
-        kwargs = shape_kwargs(
-            self.module, self.get_params_for("module"), self._module_shapes()
-        )
+        user_kwargs = self.get_params_for("module")
+        kwargs = shape_kwargs(self.module, user_kwargs, self._module_shapes())
         if isinstance(self.module, torch.nn.Module):
-            if self.get_params_for("module"):
+            if user_kwargs:
                 module = type(self.module)(**kwargs)
             else:
                 # A fresh copy with re-drawn weights, so random_state governs
@@ -310,7 +346,15 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
                 module = copy.deepcopy(self.module)
                 reset_parameters(module)
         else:
-            module = self.module(**kwargs)
+            try:
+                module = self.module(**kwargs)
+            except TypeError as exc:
+                raise _missing_shape_error(self, exc) from exc
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(
+                f"module must be a torch.nn.Module class or a callable returning "
+                f"a module; {self.module!r} returned {type(module).__name__}."
+            )
         self.module_ = module
         return self
 
@@ -331,8 +375,10 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
             )
             if hasattr(criterion, "reduction"):
                 criterion.reduction = "none"
+        elif _is_loss_function(criterion):
+            pass  # a plain function of (y_pred, y_true): used as it is
         else:
-            accepted = inspect.signature(criterion).parameters
+            accepted = _accepted_arguments(criterion)
             if "reduction" in accepted and "reduction" not in kwargs:
                 kwargs["reduction"] = "none"
             criterion = criterion(**kwargs)
@@ -359,32 +405,9 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         self.history_ = History()
         return self
 
-    def infer(self, x, **fit_params):
-        """Run the module on one batch (on ``device_``)."""
-        if isinstance(x, torch.Tensor):  # batches are already on device_
-            return self.module_(x, **fit_params)
-        x = to_tensor(x, device=self.device_)
-        if isinstance(x, dict):
-            return self.module_(**self._merge_x_and_fit_params(x, fit_params))
-        return self.module_(x, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
-        """Weighted mean of the per-sample losses of one batch."""
-        if not isinstance(y_true, torch.Tensor):
-            y_true = to_tensor(y_true, device=self.device_)
-        if y_pred.shape != y_true.shape and y_pred.numel() == y_true.numel():
-            y_pred = y_pred.reshape(y_true.shape)
-        losses = self.criterion_(y_pred, y_true)
-        if losses.dim() == 0:
-            return losses
-        if losses.dim() > 1:
-            losses = losses.reshape(len(losses), -1).mean(dim=1)
-        if sample_weight is None:
-            return losses.mean()
-        total = sample_weight.sum().clamp_min(torch.finfo(losses.dtype).tiny)
-        return (losses * sample_weight).sum() / total
-
-    # -- training -----------------------------------------------------------
+    @property
+    def _torch_device(self):
+        return torch.device(self.device_)
 
     # -- checks --------------------------------------------------------------
 
@@ -392,56 +415,23 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         """Parameter mistakes fail before any data is touched."""
         validate_parameter_constraints(
             self._parameter_constraints,
-            self.get_params(deep=False),
+            {
+                k: v
+                for k, v in self.get_params(deep=False).items()
+                if k in self._parameter_constraints
+            },
             caller_name=type(self).__name__,
         )
-        self._check_routed_names()
-        has_validation = (
-            validation_data is not None
-            or self._validation_fraction() > 0
-            or self.train_split is not None
-        )
-        watches_validation = str(self.monitor).startswith("valid_")
-        if self._uses_monitor() and watches_validation and not has_validation:
-            raise ValueError(
-                f"patience, checkpoint_dir and lr_schedule='plateau' watch "
-                f"monitor={self.monitor!r}, which needs validation data: set "
-                "validation_fraction (e.g. 0.1), pass fit(..., validation_data="
-                "(X_val, y_val)), or monitor='train_loss'."
-            )
+        self._check_param_names()
+        check_training_setup(self, validation_data)
 
-    def _uses_monitor(self):
-        """Whether early stopping, checkpoints or a plateau schedule need monitor."""
-        return (
-            self.patience is not None
-            or self.checkpoint_dir is not None
-            or self.lr_schedule == "plateau"
-        )
+    def _default_metrics(self):
+        return []
 
-    def _check_routed_names(self):
-        # skorch checks these at initialize, after the data; the same words, earlier.
-        prefixes = sorted(
-            set(self.prefixes_) | {"module", "criterion", "optimizer"}, key=len
-        )[::-1]
-        for key in sorted(self._params_to_validate):
-            prefix = next((p for p in prefixes if key.startswith(p)), None)
-            if prefix is None:
-                raise ValueError(
-                    f"__init__() got unexpected argument(s) {key}. Either you made "
-                    "a typo, or it is not a parameter of "
-                    f"{type(self).__name__}."
-                )
-            if not key.startswith(prefix + "__"):
-                suffix = key[len(prefix) :].lstrip("_")
-                raise ValueError(
-                    f"Got an unexpected argument {key}, did you mean "
-                    f"{prefix}__{suffix}?"
-                )
+    def _monitor_key(self):
+        from .training.monitor import canonical_key
 
-    def get_iterator(self, dataset, training=False):
-        """A ``DataLoader`` for skorch's own helpers (``forward`` on a Dataset)."""
-        batch_size = self.batch_size if isinstance(self.batch_size, int) else 256
-        return DataLoader(dataset, batch_size=batch_size, shuffle=False)
+        return canonical_key(self.monitor)
 
     # -- prediction ---------------------------------------------------------
 
@@ -454,17 +444,29 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         X = validation.check_X(self, X, reset=False)
         self._set_training(False)
         outputs = []
-        with torch_threads(resolve_n_threads(self.n_threads)), torch.inference_mode():
-            for chunk in prediction_chunks(X, self.device_):
+        with (
+            torch_threads(self._prediction_threads()),
+            torch.inference_mode(),
+        ):
+            for chunk in _chunks(X, self.device_):
                 outputs.append(first_output(self.infer(chunk)).float().cpu())
         return torch.cat(outputs)
+
+    def _prediction_threads(self):
+        if self.n_threads == "auto":
+            return self._thread_count(1024)
+        return resolve_n_threads(self.n_threads)
+
+    def __sklearn_is_fitted__(self):
+        # skorch's restore workflow, initialize() then load_params(), counts.
+        return self.initialized_
 
     def history_frame(self):
         """Return the training history as a DataFrame, one row per epoch.
 
         Columns: ``epoch``, ``train_loss``, ``valid_loss`` (with validation
-        data), ``valid_<metric>`` for each metric, ``<monitor>_best``,
-        ``lr`` and ``dur`` (seconds).
+        data), ``train_<metric>`` and ``valid_<metric>`` for each metric,
+        ``<key>_best``, ``lr`` and ``dur`` (seconds).
         """
         import pandas as pd
 
@@ -481,6 +483,19 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
 
     # -- persistence --------------------------------------------------------
 
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``; any ``device``, ``"auto"`` included."""
+        if not self.initialized_:
+            self.initialize()
+        requested = self.device
+        self.__dict__["device"] = self.__dict__.get("device_") or resolve_device(
+            requested
+        )
+        try:
+            return super().load_params(*args, **kwargs)
+        finally:
+            self.__dict__["device"] = requested
+
     def __setstate__(self, state):
         # skorch maps saved tensors to state["device"]; point it at the device
         # actually used, which falls back to the CPU on a machine without it.
@@ -491,18 +506,31 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
             object.__setattr__(self, "device_", str(self.device))
         object.__setattr__(self, "device", requested)
 
+    def _write_checkpoint(self, checkpoint_dir):
+        from .checkpoints import write_checkpoint
+
+        self.checkpoint_path_ = write_checkpoint(
+            self, checkpoint_dir, getattr(self, "checkpoint_path_", None)
+        )
+
     @classmethod
-    def from_checkpoint(cls, path, **params):
+    def from_checkpoint(cls, path, *, trusted=None, **params):
         """Load a fitted estimator from a checkpoint folder.
+
+        Loading imports and calls nothing the caller did not trust: see
+        ``nnestimators.checkpoints`` for the trust model.
 
         Parameters
         ----------
         path : str or path-like
             A fit's checkpoint folder (``checkpoint_path_``), or a
             ``checkpoint_dir`` holding exactly one fit.
+        trusted : list of classes, default=None
+            Your own classes (a module, say) the checkpoint may name, besides
+            the built-in allow-list of torch and nnestimators classes.
         **params
-            Parameters that could not be saved as plain data (a lambda
-            ``augment``, say), passed again.
+            Parameters overriding the saved ones (and trusted with them);
+            required for those that could not be saved as plain data.
 
         Returns
         -------
@@ -511,20 +539,47 @@ class NNEstimatorMixin(DataPreparation, TrainingLoop):
         """
         from .checkpoints import load_checkpoint
 
-        return load_checkpoint(cls, path, **params)
+        return load_checkpoint(cls, path, trusted=trusted, **params)
 
 
-def _signature_names(cls):
-    cached = cls.__dict__.get("_signature_cache")
-    if cached is None:
-        parameters = inspect.signature(cls.__init__).parameters
-        cached = frozenset(
-            name
-            for name, p in parameters.items()
-            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        )
-        type.__setattr__(cls, "_signature_cache", cached)
-    return cached
+def _chunks(X, device):
+    if isinstance(X, dict):
+        n = len(next(iter(X.values())))
+        step = 65536
+        for start in range(0, n, step):
+            yield {
+                key: torch.as_tensor(value[start : start + step]).to(device)
+                for key, value in X.items()
+            }
+        return
+    yield from prediction_chunks(X, device)
+
+
+def _missing_shape_error(estimator, exc):
+    return TypeError(
+        f"Could not build the module {estimator.module!r}: {exc}. Before fit, "
+        "the shapes inferred from the data (n_features, input_shape, "
+        "n_outputs) are unknown: pass them as module__<name>=... or call fit."
+    )
+
+
+def _accepted_arguments(factory):
+    try:
+        return inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return {}
+
+
+def _is_loss_function(criterion):
+    if isinstance(criterion, type) or not inspect.isfunction(criterion):
+        return False
+    required = [
+        p
+        for p in _accepted_arguments(criterion).values()
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(required) >= 2
 
 
 def _derive_seed(seed, epochs_done):
@@ -536,7 +591,7 @@ def _derive_seed(seed, epochs_done):
 
 
 def _fast_optimizer(optimizer, args, kwargs):
-    accepted = inspect.signature(optimizer).parameters
+    accepted = _accepted_arguments(optimizer)
     if "fused" in accepted and "fused" not in kwargs and "foreach" not in kwargs:
         try:
             return optimizer(*args, fused=True, **kwargs)

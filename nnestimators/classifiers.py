@@ -11,8 +11,9 @@ from skorch.utils import data_from_dataset
 
 from . import validation
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from .base import NNEstimatorMixin, _store_params
+from .base import NNEstimatorMixin
 from .modules import MLP
+from .parameters import store_params as _store_params
 
 
 class _ClassifierMixin(NNEstimatorMixin):
@@ -46,12 +47,101 @@ class _ClassifierMixin(NNEstimatorMixin):
             self.classes_, codes = validation.encode_labels(
                 self, y, classes=known, binary=self._binary
             )
+            self._multilabel = codes.ndim == 2
         else:
             _, codes = validation.encode_labels(self, y, classes=self.classes_)
-        return codes.astype(np.float32) if self._binary else codes
+            if (codes.ndim == 2) != self._is_multilabel():
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on "
+                    + ("multilabel" if self._is_multilabel() else "single-label")
+                    + " targets; y here is not."
+                )
+            if self.warm_start and not self._is_multilabel() and classes is None:
+                self._check_warm_start_classes(y)
+        if self._binary or codes.ndim == 2:
+            return codes.astype(np.float32)
+        return codes
+
+    def _check_warm_start_classes(self, y):
+        seen = np.unique(y)
+        if self.__dict__.get("_fit_kind") == "fit" and len(seen) != len(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_!r}, `y` "
+                f"has {seen!r}."
+            )
+
+    def _is_multilabel(self):
+        return self.__dict__.get("_multilabel", False)
 
     def _record_shapes(self, X, targets):
         self.n_outputs_ = 1 if self._binary else len(self.classes_)
+
+    def _metric_context(self):
+        if self._is_multilabel():
+            return "multilabel"
+        n_classes = len(self.__dict__.get("_classes", ()))
+        return "multiclass" if n_classes > 2 else "binary"
+
+    def _decode_batch_targets(self, codes):
+        classes = self._known_classes()
+        if classes is None or self._is_multilabel():
+            return codes
+        if classes.dtype.kind in "iub" and np.array_equal(
+            classes, np.arange(len(classes))
+        ):
+            return codes
+        labels = classes[codes.long().cpu().numpy()]
+        if labels.dtype.kind in "iufb":
+            return torch.as_tensor(labels)
+        return labels
+
+    def _known_classes(self):
+        known = self.__dict__.get("_classes")
+        if known is not None:
+            return known
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        return None
+
+    def _check_criterion(self):
+        criterion = self.criterion
+        kind = criterion if isinstance(criterion, type) else type(criterion)
+        regression_losses = (
+            torch.nn.MSELoss,
+            torch.nn.L1Loss,
+            torch.nn.SmoothL1Loss,
+            torch.nn.HuberLoss,
+        )
+        if isinstance(kind, type) and issubclass(kind, regression_losses):
+            raise ValueError(
+                f"criterion={kind.__name__} is a regression loss; "
+                f"{type(self).__name__} needs a classification loss on logits "
+                + (
+                    "(BCEWithLogitsLoss)."
+                    if self._binary
+                    else "(CrossEntropyLoss, or BCEWithLogitsLoss for multilabel)."
+                )
+            )
+        if (
+            self._binary
+            and isinstance(kind, type)
+            and issubclass(kind, torch.nn.CrossEntropyLoss | torch.nn.NLLLoss)
+        ):
+            raise ValueError(
+                f"criterion={kind.__name__} expects one output per class, but "
+                "NNBinaryClassifier's module returns one logit per sample; use "
+                "BCEWithLogitsLoss (the default), or NNClassifier for "
+                "CrossEntropyLoss."
+            )
+
+    def initialize_criterion(self):
+        """Build ``criterion_``; multilabel targets use ``BCEWithLogitsLoss``."""
+        if self._is_multilabel() and self.criterion is torch.nn.CrossEntropyLoss:
+            kwargs = self.get_params_for("criterion")
+            self.criterion_ = torch.nn.BCEWithLogitsLoss(reduction="none", **kwargs)
+            return self
+        return super().initialize_criterion()
 
     def _record_dataset_targets(self, dataset, first_y):
         if isinstance(dataset, Dataset):
@@ -68,14 +158,19 @@ class _ClassifierMixin(NNEstimatorMixin):
         return targets.astype(np.int64)
 
     def _metric_classes(self):
-        return np.arange(len(self.classes_))
+        classes = self._known_classes()
+        return None if classes is None else np.arange(len(classes))
 
     def _proba(self, raw):
         # In float64, so that rows sum to one as scikit-learn's metrics expect.
+        if self._is_multilabel():
+            return torch.sigmoid(raw.double()).numpy()
         proba = self._get_predict_nonlinearity()(raw.double())
         return np.asarray(proba, dtype=np.float64)
 
     def _codes(self, proba):
+        if self._is_multilabel():
+            return (proba > 0.5).astype(np.int64)
         return proba.argmax(axis=1)
 
     def _frozen_outputs(self, raw):
@@ -106,13 +201,37 @@ class _ClassifierMixin(NNEstimatorMixin):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or an indicator matrix for multilabel targets.
         """
         codes = self._codes(self.predict_proba(X))
-        return self.classes_[codes]
+        classes = self._known_classes()
+        if classes is None or self._is_multilabel():
+            return codes  # skorch's convention before classes are known
+        return classes[codes]
+
+    def predict_log_proba(self, X):
+        """Return the logarithm of ``predict_proba``, as ``MLPClassifier`` does.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples shaped like the training data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = self.predict_proba(X)
+        return np.log(np.clip(proba, np.finfo(proba.dtype).tiny, None))
 
 
 class NNClassifier(_ClassifierMixin, NeuralNetClassifier):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
     __doc__ = f"""A PyTorch network as a scikit-learn multi-class classifier.
 
     Takes any labels scikit-learn accepts (strings, integers, booleans) and
@@ -270,6 +389,7 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_label = False
         return tags
 
     def infer(self, x, **fit_params):

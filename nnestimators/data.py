@@ -1,18 +1,20 @@
-"""Batches for training and prediction.
+"""In-memory datasets and the batches skorch's loop iterates over.
 
-In-memory data (arrays, DataFrames, tensors) becomes tensors once, and each
-batch is one indexing operation with a slice of the epoch's permutation: no
-per-row ``Dataset.__getitem__`` and no collate. Any other torch ``Dataset``
-goes through a ``DataLoader`` fed with the same permutation, so both paths
-see the same batches for the same seed.
+Validated data (arrays, sparse matrices, dicts of arrays) becomes an
+``ArrayDataset``: a skorch ``Dataset`` whose ``X`` and ``y`` are what the
+user gave (so skorch's callbacks score in the user's labels and units),
+while the network trains on encoded targets. ``get_iterator`` turns it into
+``TensorBatches``: each batch is one indexing operation with a slice of the
+epoch's permutation, with no per-row ``__getitem__`` and no collate. Any
+other dataset goes through skorch's ``DataLoader`` unchanged.
 """
 
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from skorch.dataset import Dataset
-from torch.utils.data import DataLoader
 
 # Prediction processes at most this many input values per forward call, which
 # bounds memory for large inputs whatever their per-sample size.
@@ -24,6 +26,8 @@ def as_tensor(array, device):
     """Wrap an array as a tensor on ``device``, sharing memory where possible."""
     if isinstance(array, torch.Tensor):
         return array.to(device)
+    if sp.issparse(array):
+        return torch.from_numpy(np.asarray(array.toarray())).to(device)
     with warnings.catch_warnings():
         # Read-only arrays (memmaps) are only ever read here, so sharing is safe.
         warnings.filterwarnings("ignore", message="The given NumPy array is not")
@@ -31,121 +35,222 @@ def as_tensor(array, device):
     return tensor.to(device)
 
 
-class TensorBatches:
-    """Training data held as tensors: X, encoded y and per-sample weights.
+class ArrayDataset(Dataset):
+    """Validated in-memory data: inputs, encoded targets and loss weights.
 
     Parameters
     ----------
-    X, y : array-like or tensor
-        Validated arrays of equal length.
-    weights : array-like, tensor or None
+    X : ndarray, sparse matrix or dict of ndarrays
+        Validated inputs. Sparse rows are densified batch by batch.
+    targets : ndarray or None
+        What the loss sees: class codes, an indicator matrix or
+        standardised values.
+    weights : ndarray or None
         Per-sample loss weights; None when every sample weighs the same.
     device : str
-        Where the tensors live. They stay on the CPU and batches are moved
-        one by one when the data would take more than half the free memory
-        of the device.
-    rows : array-like of int, default=None
-        The rows that make up this set (a training split), picked by index
-        so that X itself is never copied.
+        Where dense data lives while training. It stays on the CPU, and
+        batches move one by one, when it would take more than half the free
+        memory of the device.
+    y_user : array-like or None
+        The targets as the user gave them, shown to skorch's callbacks.
+    metric_weights : ndarray or None
+        The user's ``sample_weight`` for these rows, for metrics.
+    rows : ndarray of int or None
+        The rows that make up this set (a split), picked by index so that
+        X itself is never copied.
     """
 
-    def __init__(self, X, y, weights, device, rows=None):
+    def __init__(
+        self,
+        X,
+        targets,
+        weights=None,
+        device="cpu",
+        *,
+        y_user=None,
+        metric_weights=None,
+        rows=None,
+    ):
+        # skorch's Dataset.__init__ converts and checks; everything here is
+        # validated already, so only the attributes skorch reads are set.
         self.device = torch.device(device)
-        storage = self.device if _fits_on(self.device, X, y, weights) else "cpu"
-        self.X = as_tensor(X, storage)
-        self.y = as_tensor(y, storage)
-        self.weights = None if weights is None else as_tensor(weights, storage)
-        self.rows = None if rows is None else torch.as_tensor(rows, device=storage)
-
-    def __len__(self):
-        return len(self.X) if self.rows is None else len(self.rows)
-
-    def batches(self, batch_size, order=None):
-        """Yield (X, y, weights) batches, in ``order`` (positions 0..len-1) if given."""
-        n = len(self)
-        if order is not None:
-            order = order.to(self.X.device)
-        if self.rows is not None:
-            order = self.rows if order is None else self.rows[order]
-        # Resident data needs no copy per batch; the rest moves batch by batch.
-        move = (lambda t: t) if self.X.device == self.device else self._to_device
-        X, y, weights = self.X, self.y, self.weights
-        for start in range(0, n, batch_size):
-            if order is None:
-                rows = slice(start, start + batch_size)
-            else:
-                rows = order[start : start + batch_size]
-            yield (
-                move(X[rows]),
-                move(y[rows]),
-                None if weights is None else move(weights[rows]),
-            )
-
-    def as_dataset(self):
-        """The same rows as a skorch ``Dataset``, for skorch's own callbacks."""
-        X, y = (
-            (self.X, self.y)
+        self.sparse = sp.issparse(X)
+        resident = not self.sparse and _fits_on(self.device, X, targets, weights)
+        self.storage = self.device if resident else torch.device("cpu")
+        self.X_data = X
+        self.inputs = None if self.sparse else _tensors(X, self.storage)
+        self.targets = None if targets is None else as_tensor(targets, self.storage)
+        self.weights = None if weights is None else as_tensor(weights, self.storage)
+        self.y_user = y_user
+        self.metric_weights = metric_weights
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+        self._row_index = (
+            None
             if self.rows is None
-            else (self.X[self.rows], self.y[self.rows])
+            else torch.as_tensor(self.rows, device=self.storage)
         )
-        return Dataset(X.cpu(), y.cpu())
+        self.length = len(targets) if rows is None else len(self.rows)
 
-    def _to_device(self, tensor):
-        return tensor.to(self.device, non_blocking=True)
-
-
-class DatasetBatches:
-    """Any torch ``Dataset`` (skorch's general path), batched by a ``DataLoader``.
-
-    The dataset yields ``(X, y)`` pairs; every sample weighs the same.
-    """
-
-    def __init__(self, dataset, device, loader_kwargs=None):
-        self.dataset = dataset
-        self.device = torch.device(device)
-        self.loader_kwargs = dict(loader_kwargs or {})
+    def subset(self, rows):
+        """The same data restricted to ``rows`` (positions in this set)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.rows is not None:
+            rows = self.rows[rows]
+        subset = object.__new__(type(self))
+        subset.__dict__.update(self.__dict__)
+        subset.rows = rows
+        subset._row_index = torch.as_tensor(rows, device=self.storage)
+        subset.length = len(rows)
+        subset.metric_weights = self.metric_weights
+        return subset
 
     def __len__(self):
-        return len(self.dataset)
+        return self.length
 
-    def as_dataset(self):
-        """The dataset itself, for skorch's own callbacks."""
-        return self.dataset
+    @property
+    def X(self):
+        """The inputs of these rows (skorch's callbacks read them)."""
+        return _take(self.X_data, self.rows)
 
-    def batches(self, batch_size, order=None):
-        """Yield (X, y, weights) batches, in ``order`` (an index tensor) if given."""
-        indices = torch.arange(len(self)) if order is None else order.cpu()
-        sampler = [
-            indices[i : i + batch_size].tolist()
-            for i in range(0, len(self), batch_size)
-        ]
-        # A private generator: the loader's base seed must not draw from the
-        # global generator, which dropout shares with the fast path.
-        loader = DataLoader(
-            self.dataset,
-            batch_sampler=sampler,
-            generator=torch.Generator(),
-            **self.loader_kwargs,
-        )
-        for Xb, yb in loader:
-            Xb = _move(Xb, self.device)
-            yb = _move(yb, self.device)
-            yield Xb, yb, None
+    @property
+    def y(self):
+        """The targets of these rows as the user gave them."""
+        return None if self.y_user is None else _take(self.y_user, self.rows)
+
+    def row_metric_weights(self, positions=None):
+        """The user's sample weights of these rows (or of some positions)."""
+        if self.metric_weights is None:
+            return None
+        weights = _take(self.metric_weights, self.rows)
+        return weights if positions is None else weights[positions]
+
+    def __getitem__(self, i):
+        # The per-row path, for a user's own iterator or DataLoader settings.
+        row = i if self.rows is None else int(self.rows[i])
+        Xi = _take_rows(self.X_data if self.sparse else self.inputs, row)
+        if self.sparse:
+            Xi = torch.from_numpy(np.asarray(Xi.toarray()).reshape(-1))
+        yi = torch.zeros(()) if self.targets is None else self.targets[row]
+        return Xi, yi
+
+    def batch(self, positions):
+        """Inputs, targets and weights of ``positions`` (a CPU or device index)."""
+        index = positions if self._row_index is None else self._row_index[positions]
+        if self.sparse:
+            rows = index if isinstance(index, slice) else index.cpu().numpy()
+            Xb = as_tensor(self.X_data[rows], self.device)
+        else:
+            Xb = _move(_take_rows(self.inputs, index), self.device)
+        yb = None if self.targets is None else _move(self.targets[index], self.device)
+        wb = None if self.weights is None else _move(self.weights[index], self.device)
+        return Xb, yb, wb
+
+
+class TensorBatches:
+    """Batches of an ``ArrayDataset``, shuffled anew on every pass.
+
+    What ``get_iterator`` returns for in-memory data: skorch's loop iterates
+    over it as over a ``DataLoader`` and gets ``(X, y)`` pairs. Before each
+    batch is handed out, ``on_batch`` receives its dataset, positions,
+    targets and loss weights, so that ``get_loss`` and the metrics find
+    them; ``augment`` transforms training inputs.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size,
+        *,
+        shuffle=False,
+        drop_last=False,
+        generator=None,
+        on_batch=None,
+        augment=None,
+    ):
+        self.dataset = dataset
+        self.augment = augment
+        self.batch_size = max(1, int(batch_size))
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = generator
+        self.on_batch = on_batch
+
+    def __len__(self):
+        n, size = len(self.dataset), self.batch_size
+        return n // size if self.drop_last else -(-n // size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        device = self.dataset.storage
+        if self.shuffle:
+            # The draws a DataLoader makes with the same generator (its base
+            # seed, then the permutation): both paths see the same batches.
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+            order = torch.randperm(n, generator=self.generator).to(device)
+        else:
+            order = None
+        stop = n - n % self.batch_size if self.drop_last else n
+        try:
+            for start in range(0, stop, self.batch_size):
+                end = min(start + self.batch_size, n)
+                if order is None:
+                    positions = slice(start, end)
+                    if self.dataset._row_index is None:
+                        positions_index = positions
+                    else:
+                        positions_index = torch.arange(start, end, device=device)
+                else:
+                    positions_index = order[start:end]
+                Xb, yb, wb = self.dataset.batch(positions_index)
+                if self.augment is not None:
+                    Xb = self.augment(Xb)
+                if self.on_batch is not None:
+                    self.on_batch(self.dataset, positions_index, yb, wb)
+                yield Xb, yb
+            if self.shuffle:
+                # A DataLoader's RandomSampler draws the (empty) remainder
+                # permutation once the epoch is exhausted.
+                torch.randperm(n, generator=self.generator)
+        finally:
+            if self.on_batch is not None:
+                self.on_batch(None, None, None, None)
+
+
+def _tensors(X, device):
+    if isinstance(X, dict):
+        return {key: as_tensor(value, device) for key, value in X.items()}
+    return as_tensor(X, device)
+
+
+def _take_rows(inputs, index):
+    if isinstance(inputs, dict):
+        return {key: value[index] for key, value in inputs.items()}
+    return inputs[index]
+
+
+def _take(values, rows):
+    if rows is None or values is None:
+        return values
+    if isinstance(values, dict):
+        return {key: _take(value, rows) for key, value in values.items()}
+    if hasattr(values, "iloc"):
+        return values.iloc[rows]
+    return values[rows]
 
 
 def _move(batch, device):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
     if isinstance(batch, dict):
         return {key: _move(value, device) for key, value in batch.items()}
-    return batch
+    if batch.device == device:
+        return batch
+    return batch.to(device, non_blocking=True)
 
 
 def prediction_chunks(X, device):
-    """Yield slices of X (an array or tensor) as tensors on ``device``, bounded in size."""
+    """Yield slices of X (an array, sparse matrix or tensor) as tensors on ``device``."""
     values_per_row = max(1, int(np.prod(X.shape[1:])))
     rows = int(np.clip(PREDICT_CHUNK_VALUES // values_per_row, 1, PREDICT_MAX_ROWS))
-    for start in range(0, len(X), rows):
+    for start in range(0, X.shape[0], rows):
         yield as_tensor(X[start : start + rows], device)
 
 
@@ -153,8 +258,14 @@ def _fits_on(device, *arrays):
     if device.type != "cuda":
         return True
     free, _ = torch.cuda.mem_get_info(device)
-    needed = sum(getattr(a, "nbytes", 0) for a in arrays)
+    needed = sum(_nbytes(a) for a in arrays)
     return needed < free // 2
+
+
+def _nbytes(array):
+    if isinstance(array, dict):
+        return sum(_nbytes(value) for value in array.values())
+    return getattr(array, "nbytes", 0)
 
 
 def first_output(output):

@@ -1,13 +1,15 @@
-"""From user data to training batches: validate, encode, weigh and split.
+"""From user data to datasets: validate, encode, weigh and split.
 
-The first step of a fit. Arrays, DataFrames and lists are checked in
-scikit-learn's words and become ``TensorBatches`` (the fast path); a torch
-``Dataset`` goes through skorch's general path as ``DatasetBatches``. The
+The first step of a fit. Arrays, DataFrames, sparse matrices and dicts of
+arrays are checked in scikit-learn's words and become an ``ArrayDataset``
+(the fast path); any other torch ``Dataset`` is used as skorch uses it. The
 estimator subclass supplies how targets are encoded (``_encode_target``).
+Splitting happens inside skorch's loop, in ``get_split_datasets``.
 """
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -17,7 +19,7 @@ from skorch.utils import is_dataset
 from torch.utils.data import Subset
 
 from . import validation
-from .data import DatasetBatches, TensorBatches
+from .data import ArrayDataset
 from .runtime import draw_seed
 
 # Share held out when early stopping or checkpoints need a validation score
@@ -26,10 +28,10 @@ AUTO_VALIDATION_FRACTION = 0.1
 
 
 class DataPreparation:
-    """Turn ``fit``'s arguments into (train, valid, metric weights)."""
+    """Turn ``fit``'s arguments into datasets, and split them."""
 
-    def _prepare_data(self, X, y, sample_weight, validation_data, *, reset, classes):
-        """Validate and encode the data; return (train, valid, metric weights)."""
+    def _prepare_data(self, X, y, sample_weight, *, reset, classes):
+        """Validate and encode the data; return the training dataset."""
         if reset or not hasattr(self, "_split_seed"):
             # One split per fit: continued training (partial_fit, warm_start)
             # must never train on rows it validated on before.
@@ -37,7 +39,7 @@ class DataPreparation:
         if is_dataset(X):
             return self._prepare_dataset(X, y, reset=reset)
         X, y = validation.check_X(
-            self, X, y=y, reset=reset, regression=self._regression
+            self, X, y=y, reset=reset, target_kind=self._target_kind()
         )
         targets = self._encode_target(
             y, reset=reset, classes=classes, sample_weight=sample_weight
@@ -47,31 +49,17 @@ class DataPreparation:
         weights = self._loss_weights(X, y, targets, sample_weight, streaming)
         if reset:
             self._record_shapes(X, targets)
-        if validation_data is not None:
-            valid, metric_weights = self._external_validation(validation_data)
-            return (
-                TensorBatches(X, targets, weights, self.device_),
-                valid,
-                metric_weights,
-            )
-        fraction = self._validation_fraction()
-        if self.train_split is not None and not fraction:
-            return self._skorch_split(X, targets)
-        if not fraction:
-            return TensorBatches(X, targets, weights, self.device_), None, None
-        train_rows, valid_rows = self._split_rows(targets, fraction)
-        metric_weights = None
-        if sample_weight is not None:
-            metric_weights = np.asarray(sample_weight, dtype=np.float64)[valid_rows]
-        valid = TensorBatches(
-            X[valid_rows],
-            targets[valid_rows],
-            None if weights is None else weights[valid_rows],
+        return ArrayDataset(
+            X,
+            targets,
+            weights,
             self.device_,
+            y_user=y,
+            metric_weights=_metric_weights(sample_weight),
         )
-        # Training rows are picked through an index: X itself is not copied.
-        train = TensorBatches(X, targets, weights, self.device_, rows=train_rows)
-        return train, valid, metric_weights
+
+    def _target_kind(self):
+        return "continuous" if self._regression else "labels"
 
     def _loss_weights(self, X, y, targets, sample_weight, streaming=False):
         weights = validation.sample_weights(
@@ -83,7 +71,8 @@ class DataPreparation:
         # and sample_weight=None and all-ones give bit-identical fits.
         return None if np.all(weights == weights[0]) else weights
 
-    def _external_validation(self, validation_data):
+    def _validation_dataset(self, validation_data):
+        """``fit(..., validation_data=(X_val, y_val[, w_val]))`` as a dataset."""
         well_formed = isinstance(validation_data, tuple | list) and len(
             validation_data
         ) in (2, 3)
@@ -93,58 +82,87 @@ class DataPreparation:
                 "(X_val, y_val, sample_weight_val)."
             )
         X_val, y_val, *rest = validation_data
-        weight_val = rest[0] if rest else None
-        X_val, y_val = validation.check_X(
-            self, X_val, y=y_val, reset=False, regression=self._regression
+        return self._encoded_dataset(X_val, y_val, rest[0] if rest else None)
+
+    def _encoded_dataset(self, X, y, sample_weight=None):
+        """Held-out data encoded exactly like the training data."""
+        X, y = validation.check_X(
+            self, X, y=y, reset=False, target_kind=self._target_kind()
         )
-        targets = self._encode_target(y_val, reset=False, classes=None)
+        targets = self._encode_target(y, reset=False, classes=None)
         # Validation rows need no two classes of their own, as a stream chunk.
-        weights = self._loss_weights(X_val, y_val, targets, weight_val, streaming=True)
-        metric_weights = None if weight_val is None else np.asarray(weight_val, float)
-        return TensorBatches(X_val, targets, weights, self.device_), metric_weights
+        weights = self._loss_weights(X, y, targets, sample_weight, streaming=True)
+        return ArrayDataset(
+            X,
+            targets,
+            weights,
+            self.device_,
+            y_user=y,
+            metric_weights=_metric_weights(sample_weight),
+        )
 
     def _validation_fraction(self):
         fraction = self.validation_fraction
         if fraction is None:
             # sklearn's MLP convention: early stopping implies a held-out 10%.
-            wants_valid = self._uses_monitor()
-            needs_valid = str(self.monitor).startswith("valid_")
+            wants_valid = self._uses_monitor() and self.train_split is None
+            needs_valid = str(self._monitor_key()).startswith("valid_")
             return AUTO_VALIDATION_FRACTION if wants_valid and needs_valid else 0.0
-        if not 0.0 <= fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1) or None, got {fraction!r}."
-            )
         return fraction
 
-    def _split_rows(self, targets, fraction):
+    def _split(self, dataset, fraction):
         """Hold out ``fraction`` of the rows, stratified for classifiers."""
-        n = len(targets)
+        n = len(dataset)
         n_valid = math.ceil(fraction * n)
-        if n_valid < 1 or n - n_valid < 1:
+        if n_valid < 2 or n - n_valid < 1:
             raise ValueError(
-                f"validation_fraction={fraction} leaves no training or validation "
-                f"samples out of {n}; use a larger data set or validation_fraction=0."
+                f"The validation set is too small: validation_fraction={fraction} "
+                f"holds out {n_valid} of {n} samples, and metrics need at least "
+                "2; use more data, a larger validation_fraction, or "
+                "validation_fraction=0."
             )
         rows = np.arange(n)
         seed = self._split_seed
-        stratify = None if self._regression else targets
-        try:
-            return train_test_split(
-                rows, test_size=n_valid, stratify=stratify, random_state=seed
-            )
-        except ValueError:  # a class too small to stratify: a plain split
-            return train_test_split(rows, test_size=n_valid, random_state=seed)
-
-    def _skorch_split(self, X, targets):
-        dataset = Dataset(X, targets)
-        train_ds, valid_ds = self.train_split(dataset, targets)
-        loader_kwargs = self.get_params_for("iterator_train")
-        loader_kwargs.pop("batch_size", None)
-        return (
-            DatasetBatches(train_ds, self.device_, loader_kwargs),
-            None if valid_ds is None else DatasetBatches(valid_ds, self.device_),
-            None,
+        stratify = self._stratify_labels(dataset)
+        if stratify is not None:
+            try:
+                train_rows, valid_rows = train_test_split(
+                    rows, test_size=n_valid, stratify=stratify, random_state=seed
+                )
+                return dataset.subset(train_rows), dataset.subset(valid_rows)
+            except ValueError as exc:
+                warnings.warn(
+                    f"The validation split could not be stratified ({exc}); "
+                    "it is drawn without stratification, so the validation "
+                    "set may miss a class.",
+                    UserWarning,
+                    stacklevel=6,
+                )
+        train_rows, valid_rows = train_test_split(
+            rows, test_size=n_valid, random_state=seed
         )
+        return _subset(dataset, train_rows), _subset(dataset, valid_rows)
+
+    def _stratify_labels(self, dataset):
+        if self._regression or not isinstance(dataset, ArrayDataset):
+            return None
+        targets = dataset.targets
+        if targets is None or targets.dim() != 1:
+            return None  # multilabel targets are split plainly
+        codes = targets.cpu().numpy()
+        return codes if dataset.rows is None else codes[dataset.rows]
+
+    def _adopt_split(self, dataset):
+        """Bring a split made by a user's ``train_split`` onto the fast path."""
+        if dataset is None or isinstance(dataset, ArrayDataset):
+            return dataset
+        if isinstance(dataset, Subset) and isinstance(dataset.dataset, ArrayDataset):
+            return dataset.dataset.subset(np.asarray(dataset.indices))
+        if type(dataset) is Dataset and dataset.y is not None:
+            # predefined_split(Dataset(X_val, y_val)): the user's labels and
+            # units, encoded like validation_data.
+            return self._encoded_dataset(dataset.X, dataset.y)
+        return dataset
 
     def _prepare_dataset(self, dataset, y, *, reset):
         """skorch's general path: any torch Dataset yielding (X, y) pairs."""
@@ -152,21 +170,22 @@ class DataPreparation:
             raise ValueError("When X is a torch Dataset, y must be None.")
         if reset:
             first_X, first_y = dataset[0]
-            self.input_shape_ = tuple(torch.as_tensor(first_X).shape)
-            self.n_features_in_ = self.input_shape_[0]
+            if isinstance(first_X, dict):
+                self.input_shape_ = None
+            else:
+                self.input_shape_ = tuple(torch.as_tensor(first_X).shape)
+                self.n_features_in_ = self.input_shape_[0]
             self._record_dataset_targets(dataset, torch.as_tensor(first_y))
-        fraction = self._validation_fraction()
-        loader_kwargs = self.get_params_for("iterator_train")
-        loader_kwargs.pop("batch_size", None)
-        if not fraction:
-            return DatasetBatches(dataset, self.device_, loader_kwargs), None, None
-        train_rows, valid_rows = train_test_split(
-            np.arange(len(dataset)),
-            test_size=fraction,
-            random_state=self._split_seed,
-        )
-        return (
-            DatasetBatches(Subset(dataset, train_rows), self.device_, loader_kwargs),
-            DatasetBatches(Subset(dataset, valid_rows), self.device_),
-            None,
-        )
+        return dataset
+
+
+def _subset(dataset, rows):
+    if isinstance(dataset, ArrayDataset):
+        return dataset.subset(rows)
+    return Subset(dataset, rows)
+
+
+def _metric_weights(sample_weight):
+    if sample_weight is None:
+        return None
+    return np.asarray(sample_weight, dtype=np.float64)

@@ -9,8 +9,9 @@ from skorch.dataset import Dataset
 from skorch.utils import data_from_dataset
 
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from .base import NNEstimatorMixin, _store_params
+from .base import NNEstimatorMixin
 from .modules import MLP
+from .parameters import store_params as _store_params
 
 
 class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
@@ -149,15 +150,33 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     def _metric_classes(self):
         return None
 
+    def _metric_context(self):
+        return "regression"
+
+    def _check_criterion(self):
+        pass
+
+    def _decode_batch_targets(self, targets):
+        mean = getattr(self, "target_mean_", 0.0)
+        scale = getattr(self, "target_scale_", 1.0)
+        if np.all(np.asarray(mean) == 0) and np.all(np.asarray(scale) == 1):
+            return targets
+        values = targets.double().reshape(len(targets), -1).cpu().numpy()
+        values = values * scale + mean
+        return torch.as_tensor(values.reshape(targets.shape), dtype=torch.float32)
+
     def _frozen_outputs(self, raw):
         return {"predict": self._decode(raw)}
 
-    def _decode(self, raw):
+    def _decode(self, raw, dtype=np.float64):
         values = raw.numpy().astype(np.float64).reshape(len(raw), -1)
-        values = values * self.target_scale_ + self.target_mean_
-        if self._target_ndim == 1:
-            return values.reshape(len(values))
-        return values.reshape(len(values), self.n_outputs_)
+        values = values * getattr(self, "target_scale_", 1.0)
+        values = values + getattr(self, "target_mean_", 0.0)
+        n_outputs = values.shape[1]
+        if self.__dict__.get("_target_ndim", 1 if n_outputs == 1 else 2) == 1:
+            values = values.reshape(len(values))
+        # float32 X gives float32 predictions, as MLPRegressor does.
+        return values.astype(dtype, copy=False)
 
     def predict(self, X):
         """Return predictions shaped like the ``y`` given to fit.
@@ -171,7 +190,8 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
-        return self._decode(self._raw_outputs(X))
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        return self._decode(self._raw_outputs(X), dtype)
 
     @available_if(lambda self: False)
     def predict_proba(self, X):

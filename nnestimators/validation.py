@@ -1,6 +1,10 @@
 """Input checks in scikit-learn's words, run before any tensor is built."""
 
+import warnings
+
 import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, validate_data
@@ -8,19 +12,24 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 _NO_Y = object()
 
 
-def check_X(estimator, X, *, reset, y=_NO_Y, regression=False):
-    """Validate X (and y) like scikit-learn estimators do and return float32 arrays.
+def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
+    """Validate X (and y) like scikit-learn estimators do; return float32 data.
 
-    Tables are 2-d; images are (n, H, W), given a channel axis, or (n, C, H, W).
-    ``validate_data`` sets ``n_features_in_`` (``X.shape[1]``, so the number of
-    channels for images) and ``feature_names_in_`` when ``reset`` is true and
-    checks them otherwise; the whole per-sample shape is checked against
-    ``input_shape_``.
+    Tables are 2-d, dense or sparse (kept sparse, as CSR); images are
+    (n, H, W), given a channel axis, or (n, C, H, W); a dict of arrays feeds
+    a module whose ``forward`` takes keyword arguments. ``validate_data``
+    sets ``n_features_in_`` (``X.shape[1]``, so the number of channels for
+    images) and ``feature_names_in_`` when ``reset`` is true and checks them
+    otherwise; the whole per-sample shape is checked against ``input_shape_``.
+    ``target_kind`` is ``"continuous"`` for regressors, else ``"labels"``
+    (class labels or a multilabel indicator matrix).
     """
+    if isinstance(X, dict):
+        return _check_dict_X(estimator, X, reset=reset, y=y, target_kind=target_kind)
     X = _add_channel_axis(X)
     if not reset:
         _check_image_shape(estimator, X)
-    check = dict(dtype=np.float32, allow_nd=True, accept_sparse=False)
+    check = dict(dtype=np.float32, allow_nd=True, accept_sparse=("csr", "csc"))
     if y is _NO_Y:
         X = validate_data(estimator, X, reset=reset, **check)
     else:
@@ -29,33 +38,121 @@ def check_X(estimator, X, *, reset, y=_NO_Y, regression=False):
             X,
             y,
             reset=reset,
-            multi_output=regression,
-            y_numeric=regression,
+            multi_output=True,
+            y_numeric=target_kind == "continuous",
             **check,
         )
+        y = _check_target_shape(estimator, y, target_kind)
+    if sp.issparse(X):
+        X = X.tocsr()
+        X.sort_indices()
     if X.ndim not in (2, 4):
         raise ValueError(
             f"Found array with dim {X.ndim}. {type(estimator).__name__} expects "
             "2-d tabular data (n_samples, n_features) or images shaped "
             "(n_samples, height, width) or (n_samples, channels, height, width)."
         )
+    if X.ndim == 4 and reset:
+        _warn_channels_last(X.shape)
     if reset:
         estimator.input_shape_ = tuple(X.shape[1:])
-    else:
+    elif "input_shape_" in vars(estimator):
         _check_sample_shape(estimator, X.shape)
     return X if y is _NO_Y else (X, y)
 
 
+def _check_target_shape(estimator, y, target_kind):
+    y = np.asarray(y) if not hasattr(y, "shape") else y
+    if y.ndim == 2 and y.shape[1] == 1 and target_kind != "continuous":
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please "
+            "change the shape of y to (n_samples, ), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        return np.ravel(y)
+    if y.ndim > 2:
+        raise ValueError(f"y should be a 1d or 2d array, got shape {y.shape}.")
+    if target_kind == "continuous":
+        _check_float32_range(y)
+    return y
+
+
+def _check_float32_range(y):
+    # The network computes in float32; larger targets would overflow silently.
+    largest = np.max(np.abs(y)) if np.size(y) else 0.0
+    if largest > np.finfo(np.float32).max / 16:
+        raise ValueError(
+            f"y has values up to {largest:.3g}, beyond what float32 networks can "
+            "represent (about 3.4e38); rescale the target (e.g. divide it by a "
+            "constant or take its logarithm)."
+        )
+
+
+def _check_dict_X(estimator, X, *, reset, y, target_kind):
+    if not X:
+        raise ValueError("X is an empty dict; give one array per forward argument.")
+    arrays = {}
+    for key, value in X.items():
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            array = array.astype(np.float32, copy=False)
+        elif array.dtype.kind not in "iub":
+            raise ValueError(
+                f"X[{key!r}] has dtype {array.dtype}; dict inputs must be numeric."
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"Input X[{key!r}] contains NaN or infinity.")
+        arrays[key] = array
+    lengths = {key: len(value) for key, value in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"The arrays in X have different lengths: {lengths}.")
+    if reset:
+        estimator.input_shape_ = None
+        estimator.n_features_in_ = len(arrays)
+    if y is _NO_Y:
+        return arrays
+    y = _check_target_shape(estimator, np.asarray(y), target_kind)
+    if len(y) != next(iter(lengths.values())):
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"[{next(iter(lengths.values()))}, {len(y)}]"
+        )
+    return arrays, y
+
+
+def _warn_channels_last(shape):
+    _, second, *_, last = shape
+    if last in (1, 3, 4) and second not in (1, 3, 4):
+        warnings.warn(
+            f"X has shape {tuple(shape)}: images are read as (n, channels, "
+            f"height, width), so this is {second} channels of "
+            f"{shape[2]}x{shape[3]} images. If the channels are last, pass "
+            "np.moveaxis(X, -1, 1).",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _check_image_shape(estimator, X):
-    # For image models, the whole sample shape says more than scikit-learn's
-    # "X has 64 features, but ... is expecting 1" (channels) would.
-    fitted = getattr(estimator, "input_shape_", None)
+    # The whole sample shape says more than scikit-learn's "X has 64
+    # features, but ... is expecting 1" (channels, or a table fit) would.
+    if "input_shape_" not in vars(estimator):
+        return  # initialized but never fitted (skorch's restore workflow)
+    fitted = estimator.input_shape_
     shape = getattr(X, "shape", None)
-    if fitted is not None and len(fitted) == 3 and shape is not None:
+    if fitted is None or shape is None or len(shape) < 2:
+        return
+    if len(fitted) == 3 or len(shape) > 2:
         _check_sample_shape(estimator, shape)
 
 
 def _check_sample_shape(estimator, shape):
+    if estimator.input_shape_ is None:
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on a dict of arrays; pass "
+            "one again."
+        )
     if tuple(shape[1:]) != estimator.input_shape_:
         raise ValueError(
             f"X has samples of shape {tuple(shape[1:])}, but "
@@ -76,10 +173,14 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
     """Check classification targets and return (classes, integer codes).
 
     ``classes`` fixes the label set (``partial_fit``'s argument, or the fitted
-    ``classes_``); otherwise it is taken from ``y``.
+    ``classes_``); otherwise it is taken from ``y``. A multilabel indicator
+    matrix (one 0/1 column per label, as ``MLPClassifier`` takes) gives
+    ``classes = arange(n_labels)`` and the matrix itself as float32 codes.
     """
     # check_classification_targets' test and words, with one type_of_target.
     kind = type_of_target(y, input_name="y", raise_unknown=True)
+    if kind == "multilabel-indicator" and not binary:
+        return _encode_multilabel(estimator, y, classes)
     if kind not in ("binary", "multiclass"):
         raise ValueError(
             f"Unknown label type: {kind}. Maybe you are trying to fit a "
@@ -112,6 +213,17 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
     return classes, codes.astype(np.int64)
 
 
+def _encode_multilabel(estimator, y, classes):
+    indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
+    n_labels = indicator.shape[1]
+    if classes is not None and len(classes) != n_labels:
+        raise ValueError(
+            f"y has {n_labels} labels, but {type(estimator).__name__} was fitted "
+            f"with {len(classes)}."
+        )
+    return np.arange(n_labels), indicator.astype(np.float32)
+
+
 def _check_two_classes(estimator, classes):
     if len(classes) < 2:
         raise ValueError(
@@ -126,11 +238,15 @@ def sample_weights(estimator, X, y, sample_weight, class_weight=None):
     Zero weights are allowed (the row then has no effect); negative, non-finite
     or all-zero weights are an error.
     """
+    n_samples = len(next(iter(X.values()))) if isinstance(X, dict) else X.shape[0]
     weights = _check_sample_weight(
-        sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        sample_weight,
+        np.empty((n_samples, 0)),
+        dtype=np.float32,
+        ensure_non_negative=True,
     )
     if class_weight is not None:
-        weights = weights * compute_sample_weight(class_weight, y).astype(np.float32)
+        weights = weights * _class_weights(estimator, y, class_weight)
     if not np.all(np.isfinite(weights)):
         raise ValueError("Input sample_weight contains NaN or infinity.")
     if not np.any(weights > 0):
@@ -138,8 +254,26 @@ def sample_weights(estimator, X, y, sample_weight, class_weight=None):
     return np.ascontiguousarray(weights, dtype=np.float32)
 
 
+def _class_weights(estimator, y, class_weight):
+    if np.ndim(y) == 2:
+        raise ValueError(
+            "class_weight is not supported for multilabel targets; pass "
+            "criterion__pos_weight (a tensor with one weight per label) instead."
+        )
+    if isinstance(class_weight, dict):
+        values = np.asarray(list(class_weight.values()), dtype=np.float64)
+        if np.any(~np.isfinite(values)) or np.any(values < 0):
+            raise ValueError(
+                f"class_weight must hold non-negative finite weights, got "
+                f"{class_weight!r}."
+            )
+    return compute_sample_weight(class_weight, y).astype(np.float32)
+
+
 def check_weighted_classes(estimator, codes, weights):
     """A classifier needs two classes with positive weight to learn anything."""
+    if codes.ndim == 2:  # multilabel: every label is its own binary problem
+        return
     weighted = np.unique(codes[weights > 0]).astype(np.int64)
     if len(weighted) < 2:
         raise ValueError(

@@ -7,7 +7,7 @@ from skorch.dataset import Dataset
 
 import nnestimators.preparation as preparation
 from nnestimators import NNClassifier, NNRegressor
-from nnestimators.data import PREDICT_CHUNK_VALUES, TensorBatches, prediction_chunks
+from nnestimators.data import PREDICT_CHUNK_VALUES, ArrayDataset, prediction_chunks
 
 
 @pytest.mark.parametrize("Estimator", [NNClassifier, NNRegressor])
@@ -43,20 +43,21 @@ def test_float32_training_data_is_not_copied(monkeypatch, iris):
     X = np.ascontiguousarray(X, dtype=np.float32)
     built = []
 
-    class Recording(TensorBatches):
+    class Recording(ArrayDataset):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr(preparation, "TensorBatches", Recording)
+    monkeypatch.setattr(preparation, "ArrayDataset", Recording)
     NNClassifier(max_epochs=1).fit(X, y)
-    assert built[0].X.data_ptr() == X.ctypes.data
+    assert built[0].inputs.data_ptr() == X.ctypes.data
     # With a validation split, training rows are an index into the same memory.
     built.clear()
-    NNClassifier(max_epochs=1, validation_fraction=0.2).fit(X, y)
-    train = next(batches for batches in built if batches.rows is not None)
-    assert train.X.data_ptr() == X.ctypes.data
-    assert len(train) == 120
+    model = NNClassifier(max_epochs=1, validation_fraction=0.2).fit(X, y)
+    assert built[0].inputs.data_ptr() == X.ctypes.data
+    assert (
+        sum(b.get("train_batch_size", 0) for b in model.history_[-1, "batches"]) == 120
+    )
 
 
 def test_prediction_runs_in_bounded_chunks():

@@ -1,10 +1,14 @@
 """Training control: monitoring, early stopping, best weights, schedules, errors."""
 
+import os
+import signal
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import cross_val_score, train_test_split
 from skorch.callbacks import Callback
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
@@ -119,8 +123,11 @@ def test_one_forward_pass_over_validation_data_per_epoch(overfitting):
         metrics=["accuracy", "roc_auc", "f1", "precision", "recall"],
     ).fit(X_train, y_train, validation_data=(X_val, y_val))
     train_batches = -(-len(X_train) // 32)
+    valid_batches = -(-len(X_val) // 32)  # skorch's iterator_valid batch size
     assert calls.count(True) == 4 * train_batches
-    assert calls.count(False) == 4  # one validation batch per epoch, all metrics
+    # One validation pass per epoch, whatever the number of metrics; training
+    # metrics come from the training steps' own outputs.
+    assert calls.count(False) == 4 * valid_batches
 
 
 def test_nan_loss_stops_fit_with_a_clear_message(cancer):
@@ -196,7 +203,8 @@ def test_gradient_clip_bounds_the_step(cancer):
     assert first_step(None) > 1e-2
 
 
-def test_keyboard_interrupt_keeps_a_usable_model_with_best_weights(overfitting):
+def test_a_callbacks_keyboard_interrupt_ends_fit_normally(overfitting):
+    # skorch's convention (its EarlyStopping stops this way): no warning.
     X_train, X_val, y_train, y_val = overfitting
 
     class Interrupt(Callback):
@@ -205,13 +213,55 @@ def test_keyboard_interrupt_keeps_a_usable_model_with_best_weights(overfitting):
                 raise KeyboardInterrupt
 
     model = _wide(callbacks=[Interrupt()])
-    with pytest.warns(UserWarning, match="interrupted at epoch 12"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         model.fit(X_train, y_train, validation_data=(X_val, y_val))
     history = model.history_frame()
     assert len(history) == 12
     assert _bce(model, X_val, y_val) == pytest.approx(
         history["valid_loss"].min(), rel=1e-4
     )
+
+
+def test_ctrl_c_keeps_best_weights_closes_history_and_propagates(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+
+    class CtrlC(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if (
+                training
+                and len(net.history_) == 8
+                and len(net.history_[-1]["batches"]) == 2
+            ):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    model = _wide(callbacks=[CtrlC()])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_train, y_train, validation_data=(X_val, y_val))
+    history = model.history_frame()
+    assert len(history) == 7  # the interrupted epoch is not kept
+    assert not history.isna().any().any()
+    assert _bce(model, X_val, y_val) == pytest.approx(
+        history["valid_loss"].min(), rel=1e-4
+    )
+
+
+def test_ctrl_c_stops_cross_validation(overfitting):
+    X_train, _, y_train, _ = overfitting
+    folds = []
+
+    class CtrlC(Callback):
+        def on_train_begin(self, net, **kwargs):
+            folds.append(1)
+
+        def on_epoch_end(self, net, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        cross_val_score(
+            _wide(max_epochs=3, callbacks=[CtrlC()]), X_train, y_train, cv=3
+        )
+    assert len(folds) == 1
 
 
 def test_verbose_marks_improvements(overfitting, capsys):

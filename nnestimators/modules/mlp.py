@@ -52,8 +52,15 @@ class MLP(nn.Module):
         super().__init__()
         _check_positive_int("n_features", n_features)
         _check_positive_int("n_outputs", n_outputs)
-        if isinstance(hidden_units, int):
+        if isinstance(hidden_units, numbers.Integral):
             hidden_units = (hidden_units,)
+        if isinstance(hidden_units, str | bytes) or not hasattr(
+            hidden_units, "__iter__"
+        ):
+            raise ValueError(
+                "hidden_units must be an int or a sequence of ints such as "
+                f"(64, 32), got {hidden_units!r}."
+            )
         for width in hidden_units:
             _check_positive_int("hidden_units", width)
         if not 0.0 <= dropout < 1.0:

@@ -1,270 +1,251 @@
-"""The epoch loop: training steps, one validation pass, monitoring, stopping.
+"""skorch's training loop, fed by the fast in-memory path.
 
-Mixed into the estimators; it drives the parts skorch set up (``module_``,
-``criterion_``, ``optimizer_``, ``history_``, callbacks) over the batches
-that ``preparation`` built, and records one history row per epoch.
+Training runs through skorch's own extension points: ``fit_loop``,
+``run_single_epoch``, ``train_step``/``train_step_single``,
+``validation_step``, ``get_loss``, ``get_iterator``, ``notify``. This mixin
+only changes what they are given: ``get_split_datasets`` splits with the
+estimator's validation settings, ``get_iterator`` hands in-memory data out
+as tensor slices, ``get_loss`` applies per-sample weights, and the batches
+shown to callbacks carry the user's labels and units.
 """
 
-import math
-import time
-import warnings
+import contextlib
+import signal
+import threading
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import (
+    Callback,
+    EpochTimer,
+    GradientNormClipping,
+    PassthroughScoring,
+    PrintLog,
+)
+from skorch.dataset import get_len
+from skorch.utils import to_tensor
+from torch.utils.data import DataLoader
 
-from ..data import first_output
+from ..data import ArrayDataset, TensorBatches
 from ..runtime import gc_paused
-from .divergence import TrainingDivergedError, divergence_message
-from .metrics import FrozenPredictions, make_scorers, score_outputs
-from .monitor import Monitor
-from .progress import batch_bar, print_epoch
-from .schedules import make_scheduler, step_scheduler
+from .callbacks import (
+    BestModel,
+    DivergenceCheck,
+    EarlyStop,
+    EpochMetrics,
+    KerasProgress,
+    LRSchedule,
+)
+from .metrics import make_scorers
 
 # "auto" training length: enough optimiser steps for small tables, at least
 # MIN_EPOCHS passes over large ones.
 TARGET_STEPS = 2000
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
-# Rows per forward call when only inference is needed (validation).
-INFERENCE_BATCH_SIZE = 4096
+# Rows per validation forward call when batch_size is "auto".
+AUTO_VALID_BATCH_SIZE = 4096
+# DataLoader settings the tensor-slicing path reproduces exactly.
+_FAST_LOADER_KEYS = {"batch_size", "shuffle", "drop_last"}
+_HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_batch_begin",
+    "on_batch_end",
+    "on_grad_computed",
+)
+
+
+@dataclass
+class BatchState:
+    """What the current batch carries besides (X, y): for loss and metrics."""
+
+    targets: object
+    weights: object = None
+    metric_weights: object = None
 
 
 class TrainingLoop:
-    """``_run_training`` and the per-epoch steps it is made of."""
+    """The overrides of skorch's loop and the callbacks built from parameters."""
 
-    def _run_training(
-        self, train, valid, metric_weights, *, epochs, seed, restore, fit_params
-    ):
-        batch_size = self._batch_size(len(train))
-        max_epochs = epochs or self._max_epochs(len(train), batch_size)
-        monitor = Monitor.from_history(self.history_, self.monitor, self.min_delta)
-        if not hasattr(self, "best_epoch_"):
-            self.best_epoch_ = None
-        scheduler = self._scheduler(monitor, max_epochs)
-        scorers = make_scorers(self._metrics()) if valid is not None else {}
-        order = torch.Generator().manual_seed(seed)
-        best_state = None
-        epoch_kwargs = self._callback_datasets(train, valid)
-        final_epoch = len(self.history_) + max_epochs
+    _batch_state = None
 
-        self.notify("on_train_begin", X=None, y=None)
-        try:
-            for _epoch in range(max_epochs):
-                self.notify("on_epoch_begin", **epoch_kwargs)
-                start = time.perf_counter()
-                epoch = len(self.history_)
-                self.history_.record(
-                    "train_loss",
-                    self._train_epoch(
-                        train, batch_size, order, epoch, max_epochs, fit_params
-                    ),
-                )
-                if valid is not None:
-                    self._validate_epoch(valid, scorers, metric_weights, fit_params)
-                self.history_.record("lr", self.optimizer_.param_groups[0]["lr"])
-                self.history_.record("dur", time.perf_counter() - start)
+    # -- callbacks -----------------------------------------------------------
 
-                improved = self._track(monitor, epoch)
-                if improved and restore and self.restore_best_weights:
-                    best_state = _copy_state(self.module_)
-                step_scheduler(scheduler, self.history_[-1].get(monitor.key))
-                if improved and self.checkpoint_dir is not None:
-                    self._write_checkpoint()
-                if self.verbose:
-                    print_epoch(
-                        self.history_[-1],
-                        final_epoch,
-                        monitor.key if improved else None,
-                    )
-                self.notify("on_epoch_end", **epoch_kwargs)
-                if self.patience is not None and (
-                    monitor.epochs_without_improvement >= self.patience
-                ):
-                    break
-        except KeyboardInterrupt:
-            warnings.warn(
-                f"Training interrupted at epoch {len(self.history_)}; "
-                + (
-                    "the best weights are restored."
-                    if best_state
-                    else "the estimator keeps its current weights."
+    @property
+    def _default_callbacks(self):
+        monitor = self._monitor_key()
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("metrics", EpochMetrics(self._scorers())),
+            (
+                "lr_schedule",
+                LRSchedule(
+                    self.lr_schedule, monitor, self.get_params_for("lr_schedule")
                 ),
-                UserWarning,
-                stacklevel=3,
-            )
-        finally:
-            if best_state is not None:
-                self.module_.load_state_dict(best_state)
-        self.notify("on_train_end", X=None, y=None)
-
-    def _train_epoch(self, train, batch_size, order, epoch, max_epochs, fit_params):
-        """One pass over the training data; returns the weighted mean loss."""
-        self._set_training(True)
-        permutation = torch.randperm(len(train), generator=order)
-        hooks = self._batch_hooks()
-        check_each_batch = torch.device(self.device_).type == "cpu"
-        loss_sum = torch.zeros((), device=self.device_)
-        weight_sum = 0.0
-        finite = torch.ones((), dtype=torch.bool, device=self.device_)
-        bar = (
-            batch_bar(-(-len(permutation) // batch_size), epoch, max_epochs)
-            if (self.verbose >= 2)
-            else None
-        )
-        with gc_paused():
-            for batch_index, (Xb, yb, wb) in enumerate(
-                train.batches(batch_size, permutation), start=1
-            ):
-                if hooks:
-                    self.notify("on_batch_begin", batch=(Xb, yb), training=True)
-                loss, y_pred = self._train_step(Xb, yb, wb, hooks, fit_params)
-                if wb is None:
-                    batch_weight = len(yb)
-                    loss_sum.add_(loss.detach(), alpha=batch_weight)
-                else:
-                    batch_weight = wb.sum()
-                    loss_sum.add_(loss.detach() * batch_weight)
-                weight_sum += batch_weight
-                if check_each_batch:
-                    if not math.isfinite(loss.item()):
-                        self._diverged(epoch, batch_index)
-                else:  # on accelerators, one flag read per epoch avoids a sync per batch
-                    finite &= torch.isfinite(loss.detach())
-                if hooks:
-                    self.notify(
-                        "on_batch_end",
-                        batch=(Xb, yb),
-                        training=True,
-                        loss=loss,
-                        y_pred=y_pred,
-                    )
-                if bar is not None:
-                    bar.update()
-        if bar is not None:
-            bar.close()
-        if not check_each_batch and not bool(finite):
-            self._diverged(epoch, None)
-        return float(loss_sum / weight_sum)
-
-    def _train_step(self, Xb, yb, wb, hooks, fit_params):
-        self.optimizer_.zero_grad(set_to_none=True)
-        if self.augment is not None:
-            Xb = self.augment(Xb)
-        y_pred = self.infer(Xb, **fit_params)
-        loss = self.get_loss(y_pred, yb, X=Xb, training=True, sample_weight=wb)
-        loss.backward()
-        if hooks:
-            self.notify(
-                "on_grad_computed",
-                named_parameters=list(self.get_all_learnable_params()),
-                batch=(Xb, yb),
-                training=True,
-            )
+            ),
+        ]
         if self.gradient_clip is not None:
-            torch.nn.utils.clip_grad_norm_(
-                self.module_.parameters(), self.gradient_clip, foreach=True
+            callbacks.append(
+                ("gradient_clip", GradientNormClipping(self.gradient_clip))
             )
-        self.optimizer_.step()
-        return loss, y_pred
+        callbacks.append(("divergence", DivergenceCheck()))
+        callbacks.append(
+            (
+                "best_model",
+                BestModel(
+                    monitor,
+                    self.patience,
+                    self.min_delta,
+                    self.restore_best_weights and not self._user_stops_training(),
+                    self.checkpoint_dir,
+                    required=self._uses_monitor(),
+                ),
+            )
+        )
+        if self.verbose and not self._user_has(PrintLog):
+            callbacks.append(("progress", KerasProgress(self.verbose, monitor)))
+        return callbacks
 
-    def _diverged(self, epoch, batch):
-        raise TrainingDivergedError(
-            divergence_message(epoch, batch, self.lr, self.gradient_clip)
+    def _scorers(self):
+        metrics = self._default_metrics() if self.metrics is None else self.metrics
+        try:
+            return make_scorers(metrics, self._metric_context())
+        except ValueError:
+            return {}  # reported by the checks at fit
+
+    def _user_stops_training(self):
+        # skorch's EarlyStopping owns stopping and restoring (its load_best).
+        from skorch.callbacks import EarlyStopping
+
+        return self._user_has(EarlyStopping)
+
+    def _user_has(self, kind):
+        callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else []
+        return any(
+            isinstance(item[1] if isinstance(item, tuple) else item, kind)
+            for item in callbacks
         )
 
-    def _validate_epoch(self, valid, scorers, metric_weights, fit_params):
-        """One forward pass over the validation data: loss and every metric."""
-        self._set_training(False)
-        hooks = self._batch_hooks()
-        outputs, targets = [], []
-        loss_sum = weight_sum = 0.0
-        with torch.inference_mode():
-            for Xb, yb, wb in valid.batches(INFERENCE_BATCH_SIZE):
-                if hooks:
-                    self.notify("on_batch_begin", batch=(Xb, yb), training=False)
-                y_pred = first_output(self.infer(Xb, **fit_params))
-                if hooks:
-                    self.notify(
-                        "on_batch_end",
-                        batch=(Xb, yb),
-                        training=False,
-                        y_pred=y_pred,
-                        loss=None,
-                    )
-                batch_weight = len(yb) if wb is None else wb.sum()
-                loss = self.get_loss(y_pred, yb, X=Xb, sample_weight=wb)
-                loss_sum += loss * batch_weight
-                weight_sum += batch_weight
-                outputs.append(y_pred.float().cpu())
-                targets.append(yb.cpu())
-        self.history_.record("valid_loss", float(loss_sum / weight_sum))
-        if not scorers:
-            return
-        raw = torch.cat(outputs)
-        y_true = self._metric_targets(torch.cat(targets).numpy())
-        stand_in = FrozenPredictions(
-            self.__sklearn_tags__(),
-            self._metric_classes(),
-            self._frozen_outputs(raw),
+    def _uses_monitor(self):
+        """Whether early stopping, checkpoints or a plateau schedule need monitor."""
+        return (
+            self.patience is not None
+            or self.checkpoint_dir is not None
+            or self.lr_schedule == "plateau"
         )
-        for name, score in score_outputs(
-            scorers, stand_in, y_true, metric_weights
-        ).items():
-            self.history_.record(f"valid_{name}", score)
 
-    def _track(self, monitor, epoch):
-        row = self.history_[-1]
-        if monitor.key not in row:
-            return False
-        improved = monitor.update(epoch, row[monitor.key])
-        self.history_.record(f"{monitor.key}_best", improved)
-        if improved:
-            self.best_epoch_ = epoch
-        return improved
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self._index_hooks()
+        return self
 
-    def _scheduler(self, monitor, max_epochs):
-        if self.lr_schedule is None:
-            return None
-        if getattr(self, "lr_scheduler_", None) is None:
-            self.lr_scheduler_ = make_scheduler(
-                self.lr_schedule,
-                self.optimizer_,
-                self.get_params_for("lr_schedule"),
-                lower_is_better=monitor.lower_is_better,
-                max_epochs=max_epochs,
-            )
-        return self.lr_scheduler_
-
-    def _metrics(self):
-        return self._default_metrics() if self.metrics is None else self.metrics
-
-    def _default_metrics(self):
-        return []
-
-    def _callback_datasets(self, train, valid):
-        # skorch callbacks (EpochScoring, ...) read skorch datasets at epoch end;
-        # build them only when there are callbacks to read them.
-        if not getattr(self, "callbacks_", None):
-            return {"dataset_train": None, "dataset_valid": None}
-        return {
-            "dataset_train": train.as_dataset(),
-            "dataset_valid": None if valid is None else valid.as_dataset(),
+    def _index_hooks(self):
+        # Which callbacks act on each event; the rest are skipped per batch.
+        # A callback that is not a skorch Callback subclass (a Mock, an object
+        # with the hooks) is always called.
+        self._hook_callbacks = {
+            hook: [cb for _, cb in self.callbacks_ if _acts_on(cb, hook)]
+            for hook in _HOOKS
         }
 
-    def _batch_hooks(self):
-        """Whether any user callback acts per batch (else the loop skips notify)."""
-        for _, callback in getattr(self, "callbacks_", []):
-            for hook in ("on_batch_begin", "on_batch_end", "on_grad_computed"):
-                if getattr(type(callback), hook) is not getattr(Callback, hook):
-                    return True
-        return False
+    def notify(self, method_name, **cb_kwargs):
+        getattr(self, method_name)(self, **cb_kwargs)
+        index = self.__dict__.get("_hook_callbacks")
+        callbacks = (
+            index[method_name]
+            if index is not None and method_name in index
+            else [cb for _, cb in self.callbacks_]
+        )
+        for cb in callbacks:
+            getattr(cb, method_name)(self, **cb_kwargs)
 
-    def _batch_size(self, n_train):
+    # -- data ------------------------------------------------------------------
+
+    def check_data(self, X, y=None):
+        # Validated before the loop; skorch's checks would re-read the data.
+        pass
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset = self.get_dataset(X, y)
+        valid = self.__dict__.get("_fit_validation")
+        if valid is not None:
+            return dataset, valid
+        fraction = self._validation_fraction()
+        if fraction:
+            return self._split(dataset, fraction)
+        if not self.train_split:
+            return dataset, None
+        targets = None
+        if isinstance(dataset, ArrayDataset) and dataset.targets is not None:
+            targets = dataset.targets.cpu().numpy()
+            if dataset.rows is not None:
+                targets = targets[dataset.rows]
+        if targets is None:
+            train, valid = self.train_split(dataset, **fit_params)
+        else:
+            train, valid = self.train_split(dataset, targets, **fit_params)
+        return self._adopt_split(train), self._adopt_split(valid)
+
+    def get_iterator(self, dataset, training=False):
+        name = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(name)
+        iterator = self.iterator_train if training else self.iterator_valid
+        fast = (
+            isinstance(dataset, ArrayDataset)
+            and iterator is DataLoader
+            and set(kwargs) <= _FAST_LOADER_KEYS
+        )
+        batch_size = kwargs.pop("batch_size", None)
+        if batch_size is None:
+            batch_size = self._resolved_batch_size(len(dataset), training)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        if fast:
+            return TensorBatches(
+                dataset,
+                batch_size,
+                shuffle=kwargs.get("shuffle", training),
+                drop_last=kwargs.get("drop_last", False),
+                generator=self.__dict__.get("_shuffle_generator"),
+                on_batch=self._set_batch_state,
+                augment=self.augment if training else None,
+            )
+        if isinstance(dataset, ArrayDataset) and dataset.weights is not None:
+            raise ValueError(
+                "sample_weight and class_weight need the built-in batching; "
+                f"they cannot be combined with a custom {name} or {name}__"
+                f"{sorted(set(kwargs) - _FAST_LOADER_KEYS)}."
+            )
+        if training:
+            kwargs.setdefault("shuffle", True)
+        if (
+            iterator is DataLoader
+            and kwargs.get("shuffle")
+            and not ({"generator", "sampler", "batch_sampler"} & set(kwargs))
+        ):
+            # random_state governs the order here too, as on the fast path.
+            kwargs["generator"] = self.__dict__.get("_shuffle_generator")
+        return iterator(dataset, batch_size=batch_size, **kwargs)
+
+    def _set_batch_state(self, dataset, positions, targets, weights):
+        if dataset is None:
+            self._batch_state = None
+            return
+        self._batch_state = BatchState(
+            targets, weights, dataset.row_metric_weights(_cpu_index(positions))
+        )
+
+    def _resolved_batch_size(self, n_rows, training):
         if self.batch_size == "auto":
-            return int(np.clip(n_train // 100, 32, 256))
-        if self.batch_size == -1:
-            return max(1, n_train)
-        return int(self.batch_size)
+            if not training:
+                return AUTO_VALID_BATCH_SIZE
+            return int(np.clip(n_rows // 100, 32, 256))
+        return self.batch_size
 
     def _max_epochs(self, n_train, batch_size):
         if self.max_epochs == "auto":
@@ -274,13 +255,159 @@ class TrainingLoop:
             )
         return int(self.max_epochs)
 
-    def _write_checkpoint(self):
-        from ..checkpoints import write_checkpoint
+    # -- one epoch -------------------------------------------------------------
 
-        self.checkpoint_path_ = write_checkpoint(
-            self, self.checkpoint_dir, getattr(self, "checkpoint_path_", None)
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch, with the user's labels in the batches callbacks see."""
+        if iterator is None:
+            return
+        batch_count = 0
+        shows_labels = self._shows_user_targets()
+        with gc_paused():
+            for batch in iterator:
+                if self._batch_state is None and isinstance(batch, tuple | list):
+                    self._batch_state = BatchState(batch[1] if len(batch) > 1 else None)
+                shown = self._user_batch(batch) if shows_labels else batch
+                self.notify("on_batch_begin", batch=shown, training=training)
+                step = step_fn(batch, **fit_params)
+                self.history.record_batch(prefix + "_loss", step["loss"].item())
+                self.history.record_batch(prefix + "_batch_size", _batch_len(batch))
+                self.notify("on_batch_end", batch=shown, training=training, **step)
+                if not isinstance(iterator, TensorBatches):
+                    self._batch_state = None
+                batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
+
+    def _shows_user_targets(self):
+        # Decoding batches costs a little; only user callbacks look at them.
+        ours = (EpochTimer, PassthroughScoring, EpochMetrics, DivergenceCheck)
+        return any(
+            not isinstance(cb, ours)
+            and (_acts_on(cb, "on_batch_begin") or _acts_on(cb, "on_batch_end"))
+            for _, cb in self.callbacks_
         )
 
+    def _user_batch(self, batch):
+        if not isinstance(batch, tuple | list) or len(batch) != 2:
+            return batch
+        Xi, yi = batch
+        if not isinstance(yi, torch.Tensor):
+            return batch
+        return Xi, self._decode_batch_targets(yi)
 
-def _copy_state(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Loss of one batch: the weighted mean of per-sample losses.
+
+        The criterion is built with ``reduction="none"``; the weights are
+        those of the batch being processed (``sample_weight`` times class
+        weights), so an override with skorch's signature works unchanged.
+        """
+        y_true = to_tensor(y_true, device=self.device_)
+        if isinstance(y_pred, torch.Tensor) and y_pred.shape != y_true.shape:
+            if y_pred.numel() == y_true.numel() and y_true.dim() >= 1:
+                y_pred = y_pred.reshape(y_true.shape)
+        if isinstance(self.criterion_, torch.nn.NLLLoss):
+            # skorch's convention: modules that return probabilities.
+            y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
+        losses = self.criterion_(y_pred, y_true)
+        if not isinstance(losses, torch.Tensor) or losses.dim() == 0:
+            return losses
+        if losses.dim() > 1:
+            losses = losses.reshape(len(losses), -1).mean(dim=1)
+        state = self._batch_state
+        weights = None if state is None else state.weights
+        if weights is None or len(weights) != len(losses):
+            return losses.mean()
+        total = weights.sum().clamp_min(torch.finfo(losses.dtype).tiny)
+        return (losses * weights).sum() / total
+
+    def infer(self, x, **fit_params):
+        """Run the module on one batch (on ``device_``)."""
+        if isinstance(x, torch.Tensor):
+            if x.device != self._torch_device:
+                x = x.to(self._torch_device)
+            return self.module_(x, **fit_params)
+        x = to_tensor(x, device=self.device_)
+        if isinstance(x, dict):
+            return self.module_(**self._merge_x_and_fit_params(x, fit_params))
+        return self.module_(x, **fit_params)
+
+    # -- one call of fit or partial_fit ---------------------------------------
+
+    def _train(self, X, y, dataset, epochs, fit_params):
+        """skorch's partial_fit body: callbacks around ``fit_loop``.
+
+        A callback's ``KeyboardInterrupt`` (skorch's ``EarlyStopping``, ours)
+        ends the fit normally; the user's Ctrl-C restores the best weights,
+        closes the history and propagates, so scripts and searches stop.
+        """
+        self.notify("on_train_begin", X=X, y=y)
+        interrupted = _UserInterrupt()
+        try:
+            with interrupted.watch():
+                self.fit_loop(dataset, None, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            if not interrupted.by_user:
+                self._batch_state = None
+                self.notify("on_train_end", X=X, y=y)
+                return
+            self._close_interrupted_epoch()
+            self.notify("on_train_end", X=X, y=y)
+            raise
+        finally:
+            self._batch_state = None
+        self.notify("on_train_end", X=X, y=y)
+
+    def _close_interrupted_epoch(self):
+        history = self.history_
+        if history and "train_loss" not in history[-1]:
+            history.pop()
+
+
+class _UserInterrupt:
+    """Tells a Ctrl-C (SIGINT) apart from a callback's ``KeyboardInterrupt``."""
+
+    def __init__(self):
+        self.by_user = False
+
+    @contextlib.contextmanager
+    def watch(self):
+        main = threading.current_thread() is threading.main_thread()
+        if (
+            not main
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield
+            return
+
+        def handler(signum, frame):
+            self.by_user = True
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _acts_on(callback, hook):
+    if not isinstance(callback, Callback):
+        return True
+    if hook in vars(callback):
+        return True
+    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
+def _batch_len(batch):
+    first = batch[0] if isinstance(batch, tuple | list) else batch
+    return get_len(first)
+
+
+def _cpu_index(positions):
+    if isinstance(positions, torch.Tensor):
+        return positions.cpu().numpy()
+    return positions
+
+
+__all__ = ["TrainingLoop", "EarlyStop"]

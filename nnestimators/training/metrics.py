@@ -6,18 +6,26 @@ so each epoch runs the validation data through the network once, whatever
 the number of metrics.
 """
 
+import difflib
 import warnings
 
 import numpy as np
-from sklearn.metrics import get_scorer
+from sklearn.metrics import get_scorer, get_scorer_names
 
 
-def make_scorers(metrics):
+def make_scorers(metrics, context=None):
     """Return ``{name: scorer}`` from scorer names, scorer callables or a dict.
 
     Callables follow scikit-learn's scorer signature ``scorer(estimator, X, y)``
     (wrap a metric function with ``sklearn.metrics.make_scorer``) and are named
-    after ``__name__``.
+    after ``__name__``. ``context`` (``"multiclass"``, ``"multilabel"``, ...)
+    adapts names that need it: ``"roc_auc"`` on a multiclass target is
+    one-vs-rest (``"roc_auc_ovr"``), still recorded as ``roc_auc``.
+
+    Raises
+    ------
+    ValueError
+        For a name scikit-learn does not know, with the closest valid names.
     """
     if metrics is None:
         return {}
@@ -26,8 +34,34 @@ def make_scorers(metrics):
     items = metrics.items() if isinstance(metrics, dict) else _named(metrics)
     scorers = {}
     for name, metric in items:
-        scorers[name] = get_scorer(metric) if isinstance(metric, str) else metric
+        if isinstance(metric, str):
+            metric = _scorer_name(metric, context)
+            scorers[name] = _get_scorer(metric)
+        elif callable(metric):
+            scorers[name] = metric
+        else:
+            raise ValueError(
+                f"metrics must hold scorer names or callables, got {metric!r}."
+            )
     return scorers
+
+
+def _scorer_name(name, context):
+    if context == "multiclass" and name == "roc_auc":
+        return "roc_auc_ovr"
+    return name
+
+
+def _get_scorer(name):
+    try:
+        return get_scorer(name)
+    except ValueError:
+        close = difflib.get_close_matches(name, sorted(get_scorer_names()), n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"metrics: {name!r} is not a scikit-learn scorer name.{hint} "
+            "sklearn.metrics.get_scorer_names() lists them all."
+        ) from None
 
 
 def _named(metrics):
@@ -97,7 +131,7 @@ def score_outputs(scorers, stand_in, y_true, sample_weight=None):
                 score = scorer(stand_in, None, y_true, sample_weight=sample_weight)
         except ValueError as exc:
             warnings.warn(
-                f"Validation metric {name!r} could not be computed this epoch "
+                f"Metric {name!r} could not be computed this epoch "
                 f"({exc}); recorded as NaN.",
                 UserWarning,
                 stacklevel=4,

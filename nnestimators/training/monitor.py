@@ -14,6 +14,29 @@ def lower_is_better(key):
     return any(part in name for part in _LOWER_IS_BETTER)
 
 
+# Keras's names for the keys this package records.
+_KERAS_NAMES = {"loss": "train_loss", "val_loss": "valid_loss"}
+_KERAS_ACCURACY = {"acc": "accuracy", "accuracy": "accuracy"}
+
+
+def canonical_key(key):
+    """The history key a monitor name means; Keras's spellings are accepted.
+
+    ``"val_loss"`` is ``"valid_loss"``, ``"loss"`` is ``"train_loss"``,
+    ``"acc"``/``"accuracy"`` are ``"train_accuracy"`` and ``"val_<metric>"``
+    is ``"valid_<metric>"`` (``"val_acc"`` is ``"valid_accuracy"``).
+    """
+    key = str(key)
+    if key in _KERAS_NAMES:
+        return _KERAS_NAMES[key]
+    if key in _KERAS_ACCURACY:
+        return "train_accuracy"
+    if key.startswith("val_"):
+        metric = key[len("val_") :]
+        return f"valid_{_KERAS_ACCURACY.get(metric, metric)}"
+    return key
+
+
 class Monitor:
     """Track the best value of one history key across epochs.
 

@@ -12,7 +12,9 @@ def epoch_line(row, max_epochs, improved_key=None):
     """Format one history row, e.g. ``Epoch 3/20 - loss: 0.4100 - val_loss: ...``."""
     parts = [f"Epoch {row['epoch']}/{max_epochs}"]
     for key, value in row.items():
-        if key in ("epoch", "dur", "batches", "lr") or key.endswith("_best"):
+        if key in ("epoch", "dur", "batches", "lr") or key.endswith(
+            ("_best", "_count")
+        ):
             continue
         if not isinstance(value, int | float):
             continue

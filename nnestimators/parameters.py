@@ -1,0 +1,252 @@
+"""Where parameters live: scikit-learn's storage rules on top of skorch's routing.
+
+Constructor arguments are stored untouched. Named parameters are plain
+attributes; routed ones (``module__*``, ``optimizer__*``, ``callbacks__*``,
+...) and anything unknown live in a private dict, so that scikit-learn's
+``check_no_attributes_set_in_init`` holds, yet they read as attributes, are
+returned by ``get_params`` and survive ``clone`` (an unknown name then fails
+at ``fit`` in skorch's words instead of being silently dropped).
+"""
+
+import difflib
+import inspect
+
+from sklearn.base import BaseEstimator
+
+# skorch parameters these estimators take as keywords, stored as attributes.
+SKORCH_KEYWORDS = frozenset(
+    {
+        "iterator_train",
+        "iterator_valid",
+        "dataset",
+        "use_caching",
+        "torch_load_kwargs",
+        "classes",
+    }
+)
+# Keys skorch's own __init__ accepts for its internal bookkeeping.
+_SKORCH_STATE = frozenset({"history", "initialized_", "virtual_params_"})
+
+
+def store_params(estimator, params):
+    """Store constructor arguments untouched (scikit-learn's convention)."""
+    kwargs = params.pop("kwargs", {})
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+    routed = estimator.__dict__.setdefault("_routed", {})
+    for name, value in kwargs.items():
+        if name in SKORCH_KEYWORDS:
+            object.__setattr__(estimator, name, value)
+        elif name in _SKORCH_STATE:
+            continue
+        else:
+            routed[name] = value
+
+
+class ParametersMixin:
+    """Parameter storage, names, ``set_params`` and the name checks."""
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: routed parameters.
+        routed = self.__dict__.get("_routed")
+        if routed is not None and name in routed:
+            return routed[name]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
+    def __setattr__(self, name, value):
+        if "__" in name and not name.startswith("_"):
+            self.__dict__.setdefault("_routed", {})[name] = value
+        elif name.startswith("_") or name in signature_names(type(self)):
+            object.__setattr__(self, name, value)
+        else:
+            # skorch's hook registers torch components (module_, ...) as before.
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        routed = self.__dict__.get("_routed", {})
+        if name in routed:
+            del routed[name]
+        else:
+            super().__delattr__(name)
+
+    @property
+    def _params_to_validate(self):
+        # skorch's bookkeeping of routed names, derived from where they live.
+        return {k for k in self._routed_params() if not self._is_nested(k)}
+
+    @_params_to_validate.setter
+    def _params_to_validate(self, value):
+        pass  # derived, see the getter
+
+    def _routed_params(self):
+        # skorch's set_params writes callbacks__* straight into __dict__.
+        params = {k: v for k, v in self.__dict__.items() if "__" in k}
+        params.update(self.__dict__.get("_routed", {}))
+        return params
+
+    def _get_params_for(self, prefix):
+        from skorch.utils import params_for
+
+        return params_for(prefix, self._routed_params())
+
+    def _get_param_names(self):
+        names = set(signature_names(type(self)))
+        # A subclass may set parameters of its own in __init__ (skorch's way).
+        names.update(
+            k
+            for k in self.__dict__
+            if not k.startswith("_") and not k.endswith("_") and k != "forward_iter"
+        )
+        names.update(self._routed_params())
+        return sorted(names)
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        fitting = self.__dict__.get("_fitting_batch_sizes")
+        if deep and fitting:
+            # skorch's ProgressBar reads batch sizes from get_params; during
+            # a fit it sees the numbers "auto" stands for.
+            for name, size in fitting.items():
+                params.setdefault(f"{name}__batch_size", size)
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``module__*``, ``optimizer__*``, ``callbacks__*`` included.
+
+        An unknown name raises ``ValueError`` at once, as scikit-learn does.
+        Before the first fit nothing is built: values are only stored. On an
+        initialized net, ``module__*`` and ``criterion__*`` rebuild those
+        parts as skorch does, with a warning when trained weights are lost.
+        """
+        names = set(self._get_param_names())
+        for key in params:
+            self._check_settable(key, names)
+        # Parameters of a parameter that is itself an estimator-like object
+        # (augment__max_shift, say) go to that object, as scikit-learn does.
+        nested = {k: v for k, v in params.items() if self._is_nested(k)}
+        BaseEstimator.set_params(self, **nested)
+        params = {k: v for k, v in params.items() if k not in nested}
+        if not params:
+            return self
+        if self.initialized_:
+            self._warn_reinitialization(params)
+            super().set_params(**params)
+            return self
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def _check_settable(self, key, names):
+        if key in names or self._is_nested(key):
+            return
+        if "__" in key and self._prefix_of(key) is not None:
+            return
+        raise ValueError(
+            f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
+            + _did_you_mean(key, names | set(self._prefixes()))
+            + "Valid parameters are the constructor's arguments and routed names "
+            "such as module__<name>; see get_params()."
+        )
+
+    def _is_nested(self, key):
+        owner = key.split("__", 1)[0]
+        if "__" not in key or owner not in signature_names(type(self)):
+            return False
+        value = getattr(self, owner, None)
+        return hasattr(value, "set_params") and not isinstance(value, type)
+
+    def _prefixes(self):
+        return set(self.prefixes_) | {"module", "criterion", "optimizer"}
+
+    def _prefix_of(self, key):
+        head = key.split("__", 1)[0]
+        return head if head in self._prefixes() else None
+
+    def _check_param_names(self):
+        """Routed and unknown names, in skorch's words with suggestions."""
+        known = set(signature_names(type(self))) | SKORCH_KEYWORDS
+        for key in sorted(self.__dict__.get("_routed", {})):
+            if key in known or self._is_nested(key):
+                continue
+            prefix = next(
+                (
+                    p
+                    for p in sorted(self._prefixes(), key=len)[::-1]
+                    if key.startswith(p)
+                ),
+                None,
+            )
+            if prefix is None:
+                raise ValueError(
+                    f"__init__() got unexpected argument(s) {key}. Either you made "
+                    "a typo, or it is not a parameter of "
+                    f"{type(self).__name__}. "
+                    + _did_you_mean(key, known | self._prefixes())
+                )
+            if not key.startswith(prefix + "__"):
+                suffix = key[len(prefix) :].lstrip("_")
+                raise ValueError(
+                    f"Got an unexpected argument {key}, did you mean "
+                    f"{prefix}__{suffix}?"
+                )
+
+    def _validate_params(self):
+        # skorch's check at initialize; ours gives suggestions for typos.
+        self._check_param_names()
+        super()._validate_params()
+
+    def _warn_reinitialization(self, params):
+        rebuilds = {k for k in params if k.split("__", 1)[0] in ("module", "criterion")}
+        trained = bool(getattr(self, "history_", None))
+        if rebuilds and trained:
+            import warnings
+
+            warnings.warn(
+                f"Re-initializing module because the following parameters were "
+                f"re-set: {', '.join(sorted(rebuilds))}. The trained weights are "
+                "discarded; fit again before predicting.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+def signature_names(cls):
+    """Named constructor arguments of ``cls`` and of the classes it extends.
+
+    A subclass whose ``__init__`` takes ``**kwargs`` and forwards them
+    (skorch's documented pattern) keeps its parents' parameters.
+    """
+    cached = cls.__dict__.get("_signature_cache")
+    if cached is not None:
+        return cached
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass.__module__.startswith(("skorch", "builtins")):
+            continue
+        if klass.__module__.startswith("sklearn"):
+            continue
+        parameters = inspect.signature(init).parameters
+        names.update(
+            name
+            for name, p in parameters.items()
+            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        )
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+            break  # this __init__ does not forward to its parents
+    cached = frozenset(names)
+    type.__setattr__(cls, "_signature_cache", cached)
+    return cached
+
+
+def _did_you_mean(key, candidates):
+    head, _, rest = key.partition("__")
+    if rest:
+        close = difflib.get_close_matches(head, sorted(candidates), n=1, cutoff=0.6)
+        if close:
+            return f"(did you mean {close[0]}__{rest}?) "
+    close = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.6)
+    return f"(did you mean {close[0]}?) " if close else ""

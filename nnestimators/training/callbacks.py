@@ -1,0 +1,265 @@
+"""Training control as skorch callbacks, built from the estimators' plain parameters.
+
+Each is an ordinary ``skorch.callbacks.Callback`` in ``callbacks_`` under the
+name given here, so it can be read (``net.callbacks_``), tuned
+(``callbacks__best_model__patience``) or replaced like any skorch callback.
+
+========================  ==================================================
+name                      built from
+========================  ==================================================
+``metrics``               ``metrics``: ``train_<name>`` and ``valid_<name>``
+``lr_schedule``           ``lr_schedule`` (records ``lr`` every epoch)
+``gradient_clip``         ``gradient_clip`` (skorch's ``GradientNormClipping``)
+``divergence``            always: a clear error when the loss is not finite
+``best_model``            ``monitor``, ``patience``, ``min_delta``,
+                          ``restore_best_weights``, ``checkpoint_dir``
+``progress``              ``verbose``: Keras-style epoch lines, batch bar
+========================  ==================================================
+"""
+
+import math
+import time
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+from .divergence import TrainingDivergedError, divergence_message
+from .metrics import FrozenPredictions, score_outputs
+from .monitor import Monitor
+from .progress import batch_bar, print_epoch
+from .schedules import make_scheduler, step_scheduler
+
+
+class EarlyStop(KeyboardInterrupt):
+    """Raised by ``BestModel`` to end training; skorch's loop ends the fit normally."""
+
+
+class EpochMetrics(Callback):
+    """scikit-learn scorers on each epoch's training and validation outputs.
+
+    Training scores come from the outputs the training steps already
+    computed (as Keras does: the weights change during the epoch and
+    dropout is active), validation scores from the validation pass; no
+    extra forward pass is made.
+
+    Parameters
+    ----------
+    scorers : dict
+        ``{name: scorer}``, recorded as ``train_<name>`` and ``valid_<name>``.
+    """
+
+    def __init__(self, scorers=None):
+        self.scorers = scorers
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.outputs_ = {True: [], False: []}
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if not self.scorers or y_pred is None:
+            return
+        state = net._batch_state
+        if state is None or state.targets is None:
+            return  # a user's own iterator: no encoded targets to score
+        self.outputs_[training].append(
+            (
+                _first(y_pred).detach().float(),
+                state.targets.detach(),
+                state.metric_weights,
+            )
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.scorers:
+            return
+        for training, prefix in ((True, "train"), (False, "valid")):
+            collected = self.outputs_.get(training)
+            if not collected:
+                continue
+            raw = torch.cat([c[0] for c in collected]).cpu()
+            targets = torch.cat([c[1] for c in collected]).cpu().numpy()
+            weights = [c[2] for c in collected]
+            weights = None if weights[0] is None else np.concatenate(weights)
+            stand_in = FrozenPredictions(
+                net.__sklearn_tags__(), net._metric_classes(), net._frozen_outputs(raw)
+            )
+            scores = score_outputs(
+                self.scorers, stand_in, net._metric_targets(targets), weights
+            )
+            for name, score in scores.items():
+                net.history.record(f"{prefix}_{name}", score)
+        self.outputs_ = {True: [], False: []}
+
+
+class LRSchedule(Callback):
+    """Record the learning rate each epoch and step a schedule, if any.
+
+    Parameters
+    ----------
+    lr_schedule : None, str or type
+        As the estimators' ``lr_schedule`` parameter.
+    monitor : str
+        History key a ``"plateau"`` schedule watches.
+    kwargs : dict
+        The ``lr_schedule__*`` arguments.
+    """
+
+    def __init__(self, lr_schedule=None, monitor="valid_loss", kwargs=None):
+        self.lr_schedule = lr_schedule
+        self.monitor = monitor
+        self.kwargs = kwargs
+
+    def on_train_begin(self, net, **kwargs):
+        if self.lr_schedule is not None and net.lr_scheduler_ is None:
+            net.lr_scheduler_ = make_scheduler(
+                self.lr_schedule,
+                net.optimizer_,
+                self.kwargs or {},
+                lower_is_better=Monitor(self.monitor).lower_is_better,
+                max_epochs=net._planned_epochs,
+            )
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+        step_scheduler(net.lr_scheduler_, net.history[-1].get(self.monitor))
+
+
+class DivergenceCheck(Callback):
+    """Stop with ``TrainingDivergedError`` as soon as a training loss is not finite."""
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        row = net.history[-1]
+        loss = row["batches"][-1].get("train_loss") if row["batches"] else None
+        if loss is not None and not math.isfinite(loss):
+            raise TrainingDivergedError(
+                divergence_message(
+                    row["epoch"],
+                    len(row["batches"]),
+                    net.lr,
+                    net.gradient_clip,
+                    regression=net._regression,
+                )
+            )
+
+
+class BestModel(Callback):
+    """Track the best epoch of ``monitor``; stop early, restore, checkpoint.
+
+    Parameters
+    ----------
+    monitor : str
+        History key that defines the best epoch (losses and errors are
+        minimised, scores maximised).
+    patience : int or None
+        Stop after this many epochs without improvement; None never stops.
+    min_delta : float
+        Smallest change that counts as an improvement.
+    restore_best_weights : bool
+        Put the best epoch's weights back when ``fit`` ends.
+    checkpoint_dir : str, path-like or None
+        Write the best model so far into a folder of its own there.
+    required : bool
+        Whether a fit that does not record ``monitor`` is an error (early
+        stopping, checkpoints and plateau schedules need it); otherwise such
+        a fit just has no best epoch.
+    """
+
+    def __init__(
+        self,
+        monitor="valid_loss",
+        patience=None,
+        min_delta=0.0,
+        restore_best_weights=True,
+        checkpoint_dir=None,
+        required=True,
+    ):
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+        self.checkpoint_dir = checkpoint_dir
+        self.required = required
+
+    def on_train_begin(self, net, **kwargs):
+        # Continued training (warm_start, partial_fit) picks up where it was.
+        self.tracker_ = Monitor.from_history(net.history, self.monitor, self.min_delta)
+        self.best_state_ = None
+        self.stopped_ = False
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        if self.monitor not in row:
+            if not self.required:
+                return
+            raise ValueError(
+                f"monitor={self.monitor!r} was not recorded in epoch "
+                f"{row['epoch']}; recorded keys: {sorted(_scalar_keys(row))}."
+            )
+        improved = self.tracker_.update(row["epoch"], row[self.monitor])
+        if f"{self.monitor}_best" not in row:
+            net.history.record(f"{self.monitor}_best", improved)
+        if improved:
+            net.best_epoch_ = row["epoch"]
+            if self.restore_best_weights and net._restore_at_end:
+                self.best_state_ = _copy_state(net.module_)
+            if self.checkpoint_dir is not None:
+                net._write_checkpoint(self.checkpoint_dir)
+        waited = self.tracker_.epochs_without_improvement
+        if self.patience is not None and waited >= self.patience:
+            self.stopped_ = True
+            raise EarlyStop()
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+            self.best_state_ = None
+
+
+class KerasProgress(Callback):
+    """Keras-style progress: one line per epoch, and a batch bar at ``verbose=2``.
+
+    Parameters
+    ----------
+    verbose : int
+        0 prints nothing, 1 a line per epoch, 2 also a bar over batches.
+    monitor : str or None
+        Key whose improvements are marked with ``*``.
+    """
+
+    def __init__(self, verbose=1, monitor=None):
+        self.verbose = verbose
+        self.monitor = monitor
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        self.bar_ = None
+        self.started_ = time.perf_counter()
+        if self.verbose >= 2 and dataset_train is not None:
+            n_batches = -(-len(dataset_train) // max(1, net._train_batch_size))
+            self.bar_ = batch_bar(n_batches, len(net.history), net._final_epoch)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and self.bar_ is not None:
+            self.bar_.update()
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.bar_ is not None:
+            self.bar_.close()
+            self.bar_ = None
+        if self.verbose >= 1:
+            row = net.history[-1]
+            improved = self.monitor if row.get(f"{self.monitor}_best") else None
+            print_epoch(row, net._final_epoch, improved)
+
+
+def _first(output):
+    return output[0] if isinstance(output, tuple) else output
+
+
+def _copy_state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _scalar_keys(row):
+    return [k for k, v in row.items() if isinstance(v, int | float) and k != "epoch"]

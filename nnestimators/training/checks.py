@@ -1,0 +1,125 @@
+"""Every training setting either acts or fails before training starts.
+
+Run at the start of ``fit``/``partial_fit``, before any data is read: the
+metrics must be scorers scikit-learn knows, ``monitor`` must name a key the
+fit will record, ``checkpoint_dir`` must be usable, callbacks must be
+callbacks.
+"""
+
+import difflib
+
+import torch
+from skorch.callbacks import Callback
+
+from .metrics import make_scorers
+from .monitor import canonical_key
+
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_batch_end")
+
+
+def check_training_setup(estimator, validation_data):
+    """Raise ``ValueError`` for a setting that would silently do nothing."""
+    _check_device(estimator.device)
+    _check_callbacks(estimator.callbacks)
+    metrics = (
+        estimator._default_metrics() if estimator.metrics is None else estimator.metrics
+    )
+    scorers = make_scorers(metrics, estimator._metric_context())
+    has_validation = (
+        validation_data is not None
+        or (estimator.validation_fraction or 0) > 0
+        or estimator.train_split is not None
+    )
+    monitor = canonical_key(estimator.monitor)
+    if estimator._uses_monitor():
+        if monitor.startswith("valid_") and not has_validation:
+            # None means "hold out 10% when monitoring needs it".
+            has_validation = estimator.validation_fraction is None
+        if monitor.startswith("valid_") and not has_validation:
+            raise ValueError(
+                f"patience, checkpoint_dir and lr_schedule='plateau' watch "
+                f"monitor={estimator.monitor!r}, which needs validation data: set "
+                "validation_fraction (e.g. 0.1), pass fit(..., validation_data="
+                "(X_val, y_val)), or monitor='train_loss'."
+            )
+        _check_monitor(estimator, monitor, scorers, has_validation)
+    if estimator.checkpoint_dir is not None:
+        from ..checkpoints import check_checkpoint_dir
+
+        check_checkpoint_dir(estimator.checkpoint_dir)
+    estimator._check_criterion()
+
+
+def recorded_keys(scorers, has_validation):
+    """The history keys a fit records for these metrics."""
+    keys = {"train_loss"} | {f"train_{name}" for name in scorers}
+    if has_validation:
+        keys |= {"valid_loss"} | {f"valid_{name}" for name in scorers}
+    return keys
+
+
+def _check_monitor(estimator, monitor, scorers, has_validation):
+    known = recorded_keys(scorers, has_validation)
+    user_keys, opaque = _user_callback_keys(estimator.callbacks)
+    if monitor in known | user_keys or opaque:
+        return  # an opaque user callback may record it: checked after epoch 1
+    close = difflib.get_close_matches(monitor, sorted(known | user_keys), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"monitor={estimator.monitor!r} is not recorded by this fit.{hint} "
+        f"Recorded keys: {sorted(known | user_keys)}. Add the metric to "
+        "metrics=[...] (recorded as train_<name> and valid_<name>), or give "
+        "validation data for valid_* keys."
+    )
+
+
+def _user_callback_keys(callbacks):
+    """Names user scoring callbacks record, and whether others might record more."""
+    keys, opaque = set(), False
+    if callbacks in (None, "disable"):
+        return keys, opaque
+    for item in callbacks:
+        callback = item[1] if isinstance(item, tuple) else item
+        name = getattr(callback, "name", None)
+        if isinstance(name, str):
+            keys.add(name)
+        elif isinstance(callback, Callback) or callback is not None:
+            opaque = opaque or hasattr(callback, "on_epoch_end")
+    return keys, opaque
+
+
+def _check_callbacks(callbacks):
+    if callbacks in (None, "disable"):
+        return
+    for item in callbacks:
+        callback = item
+        if isinstance(item, tuple):
+            if len(item) != 2 or not isinstance(item[0], str):
+                raise ValueError(
+                    f"callbacks must hold callbacks or (name, callback) pairs, "
+                    f"got {item!r}."
+                )
+            callback = item[1]
+        if callback is None:
+            continue
+        is_class = isinstance(callback, type) and issubclass(callback, Callback)
+        has_hooks = any(hasattr(callback, hook) for hook in _HOOKS)
+        if not (is_class or has_hooks):
+            raise ValueError(
+                f"callbacks must hold skorch callbacks (or objects with their "
+                f"on_* methods), got {callback!r}."
+            )
+
+
+def _check_device(device):
+    if device in (None, "auto"):
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device.") from exc
+    if kind == "meta":
+        raise ValueError(
+            "device='meta' holds no data and cannot train; use 'cpu', 'cuda', "
+            "'mps' or 'auto'."
+        )

@@ -1,0 +1,395 @@
+"""What a skorch user does works on the estimators: extension points, callbacks, API."""
+
+import functools
+import warnings
+from unittest.mock import Mock
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import (
+    BatchScoring,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochScoring,
+    GradientNormClipping,
+    LoadInitState,
+    LRScheduler,
+    PrintLog,
+    ProgressBar,
+    TrainEndCheckpoint,
+)
+from skorch.dataset import Dataset, ValidSplit
+from skorch.helper import predefined_split
+from skorch.toy import make_classifier
+
+from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
+from nnestimators.modules import MLP
+
+FAST = dict(max_epochs=3, batch_size=32, random_state=0, n_threads=1)
+
+
+@pytest.fixture(scope="module")
+def classification():
+    X, y = make_classification(
+        n_samples=200, n_features=10, n_informative=6, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=200, n_features=8, noise=5.0, random_state=0)
+    return X.astype(np.float32), y * 1000 + 5e4  # far from standard units
+
+
+# -- skorch's loop and per-batch history ---------------------------------------
+
+
+def test_history_records_batches_as_skorch_does(classification):
+    X, y = classification
+    net = NNClassifier(**FAST, validation_fraction=0.2).fit(X, y)
+    batches = net.history_[-1, "batches"]
+    train = [b for b in batches if "train_loss" in b]
+    valid = [b for b in batches if "valid_loss" in b]
+    assert len(train) == net.history_[-1, "train_batch_count"] == 5  # 160 rows / 32
+    assert sum(b["train_batch_size"] for b in train) == 160
+    assert sum(b["valid_batch_size"] for b in valid) == 40
+    epoch_loss = np.average(
+        [b["train_loss"] for b in train], weights=[b["train_batch_size"] for b in train]
+    )
+    assert net.history_[-1, "train_loss"] == pytest.approx(epoch_loss)
+
+
+def test_overridden_steps_are_called(classification):
+    X, y = classification
+    calls = {"train_step": 0, "train_step_single": 0, "validation_step": 0}
+
+    class Counting(NNClassifier):
+        def train_step(self, batch, **fit_params):
+            calls["train_step"] += 1
+            return super().train_step(batch, **fit_params)
+
+        def train_step_single(self, batch, **fit_params):
+            calls["train_step_single"] += 1
+            return super().train_step_single(batch, **fit_params)
+
+        def validation_step(self, batch, **fit_params):
+            calls["validation_step"] += 1
+            return super().validation_step(batch, **fit_params)
+
+    Counting(**FAST, validation_fraction=0.2).fit(X, y)
+    assert calls["train_step"] == calls["train_step_single"] == 15
+    assert calls["validation_step"] == 6  # 2 validation batches x 3 epochs
+
+
+def test_gradient_accumulation_recipe_steps_every_second_batch(classification):
+    X, y = classification
+    steps = []
+
+    class Accumulating(NNClassifier):
+        def train_step(self, batch, **fit_params):
+            step = self.train_step_single(batch, **fit_params)
+            self._count = getattr(self, "_count", 0) + 1
+            if self._count % 2 == 0:
+                self.optimizer_.step()
+                self.optimizer_.zero_grad()
+                steps.append(self._count)
+            return step
+
+    Accumulating(**FAST).fit(X, y)
+    assert len(steps) == 10  # 3 epochs x 7 batches, a step every 2
+
+
+def test_get_loss_override_with_skorch_signature(classification):
+    X, y = classification
+    seen = []
+
+    class CustomLoss(NNClassifier):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            seen.append(training)
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    CustomLoss(**FAST).fit(X, y, sample_weight=np.linspace(0.5, 2, len(y)))
+    assert seen and all(seen)
+
+
+def test_evaluation_step_override_drives_prediction(classification):
+    X, y = classification
+
+    class Shifted(NNRegressor):
+        def evaluation_step(self, batch, training=False):
+            return super().evaluation_step(batch, training) * 0
+
+    net = Shifted(**FAST, standardize_target=False).fit(X, y.astype(float))
+    dataset = Dataset(X, None)
+    assert np.all(net.predict(dataset) == 0)
+
+
+# -- skorch's callbacks -------------------------------------------------------
+
+
+def test_epoch_and_batch_scoring_see_user_labels(classification):
+    X, y = classification
+    labels = np.array([1, 2])[y]
+    net = NNClassifier(
+        **FAST,
+        validation_fraction=0.25,
+        callbacks=[
+            EpochScoring("accuracy", name="skorch_acc", lower_is_better=False),
+            BatchScoring("accuracy", name="batch_acc", lower_is_better=False),
+        ],
+    ).fit(X, labels)
+    row = net.history_[-1]
+    assert row["skorch_acc"] == pytest.approx(row["valid_accuracy"])
+    assert 0.0 <= row["batch_acc"] <= 1.0
+
+
+def test_epoch_scoring_with_string_labels(classification):
+    X, y = classification
+    labels = np.array(["no", "yes"])[y]
+    net = NNClassifier(
+        **FAST,
+        validation_fraction=0.25,
+        callbacks=[EpochScoring("accuracy", name="acc", lower_is_better=False)],
+    ).fit(X, labels)
+    assert net.history_[-1, "acc"] == pytest.approx(net.history_[-1, "valid_accuracy"])
+
+
+def test_epoch_scoring_on_regressor_in_units_of_y(regression):
+    X, y = regression
+    net = NNRegressor(
+        **FAST,
+        validation_fraction=0.25,
+        metrics=["r2"],
+        callbacks=[EpochScoring("r2", name="skorch_r2", lower_is_better=False)],
+    ).fit(X, y)
+    assert net.history_[-1, "skorch_r2"] == pytest.approx(
+        net.history_[-1, "valid_r2"], abs=1e-5
+    )
+
+
+def test_checkpoint_and_load_init_state_resume(tmp_path, classification):
+    X, y = classification
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor="valid_loss_best")
+    net = NNClassifier(**FAST, validation_fraction=0.2, callbacks=[checkpoint]).fit(
+        X, y
+    )
+    assert (tmp_path / "params.pt").exists()
+    resumed = NNClassifier(
+        **FAST,
+        validation_fraction=0.2,
+        callbacks=[LoadInitState(Checkpoint(dirname=str(tmp_path)))],
+    ).fit(X, y)
+    assert len(resumed.history_) > len(net.history_) - 1  # continued history
+
+
+def test_train_end_checkpoint(tmp_path, classification):
+    X, y = classification
+    NNClassifier(**FAST, callbacks=[TrainEndCheckpoint(dirname=str(tmp_path))]).fit(
+        X, y
+    )
+    assert (tmp_path / "train_end_params.pt").exists()
+
+
+@pytest.mark.parametrize("load_best", [True, False])
+def test_skorch_early_stopping_stops_quietly_and_honours_load_best(
+    classification, load_best
+):
+    X, y = classification
+    stopper = EarlyStopping(patience=1, threshold=10.0, load_best=load_best)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = NNClassifier(
+            **{**FAST, "max_epochs": 20}, validation_fraction=0.2, callbacks=[stopper]
+        ).fit(X, y)
+    assert len(net.history_) < 20
+    # skorch's EarlyStopping owns restoring: ours stands aside.
+    assert dict(net.callbacks_)["best_model"].restore_best_weights is False
+    assert stopper.load_best is load_best
+
+
+def test_lr_scheduler_gradient_clipping_progress_and_print_log(classification, capsys):
+    X, y = classification
+    net = NNClassifier(
+        **{**FAST, "batch_size": "auto"},
+        validation_fraction=0.2,
+        verbose=1,
+        callbacks=[
+            LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5),
+            GradientNormClipping(gradient_clip_value=0.1),
+            ProgressBar(),
+            PrintLog(),
+        ],
+    ).fit(X, y)
+    assert net.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3 / 8)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_loss" in out  # PrintLog's table
+    assert "Epoch 1/3" not in out  # replaces the Keras-style line
+
+
+def test_callbacks_get_train_begin_with_data_and_mocks_are_called(classification):
+    X, y = classification
+    mock = Mock(spec=Callback)
+    NNClassifier(**FAST, callbacks=[mock]).fit(X, y)
+    _, kwargs = mock.on_train_begin.call_args
+    assert kwargs["X"] is X and kwargs["y"] is y
+    assert mock.on_batch_end.call_count == 21  # 3 epochs x 7 batches
+    assert mock.on_epoch_end.call_count == 3
+
+
+def test_training_control_is_made_of_named_callbacks(classification):
+    X, y = classification
+    net = NNClassifier(
+        **{**FAST, "max_epochs": 30},
+        patience=2,
+        validation_fraction=0.2,
+        callbacks__best_model__patience=1,
+        callbacks__best_model__min_delta=10.0,
+    ).fit(X, y)
+    names = dict(net.callbacks_)
+    assert {"metrics", "best_model", "divergence", "lr_schedule"} <= set(names)
+    assert names["best_model"].patience == 1
+    assert len(net.history_) == 2  # stopped by the tuned callback
+
+
+# -- skorch's API ------------------------------------------------------------
+
+
+def test_initialize_then_load_params_restores(tmp_path, classification):
+    X, y = classification
+    net = NNClassifier(**FAST, module__n_features=10, module__n_outputs=2).fit(X, y)
+    net.save_params(f_params=tmp_path / "p.pt")
+    fresh = NNClassifier(**FAST, module__n_features=10, module__n_outputs=2)
+    fresh.initialize()
+    fresh.load_params(f_params=tmp_path / "p.pt")
+    assert np.allclose(fresh.predict_proba(X), net.predict_proba(X), atol=1e-6)
+
+
+def test_initialize_without_shapes_says_what_to_pass():
+    with pytest.raises(TypeError, match="module__"):
+        NNClassifier().initialize()
+
+
+def test_modules_from_partials_and_factories(classification):
+    X, y = classification
+    factory = make_classifier(input_units=10, output_units=2, hidden_units=8)
+    net = NNClassifier(factory, criterion=torch.nn.NLLLoss, **FAST).fit(X, y)
+    assert net.score(X, y) > 0.5
+    partial = functools.partial(MLP, hidden_units=(8,))
+    assert NNClassifier(partial, **FAST).fit(X, y).module_.layers[0].out_features == 8
+
+
+def test_plain_function_criterion_and_lbfgs(regression):
+    X, y = regression
+
+    def mse(y_pred, y_true):
+        return ((y_pred - y_true) ** 2).mean()
+
+    net = NNRegressor(criterion=mse, optimizer=torch.optim.LBFGS, lr=0.1, **FAST).fit(
+        X, y
+    )
+    assert net.score(X, y) > 0.5
+
+
+def test_dict_inputs_reach_forward_as_keywords(classification):
+    X, y = classification
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(6, 2)
+            self.b = torch.nn.Linear(4, 2)
+
+        def forward(self, left, right):
+            return self.a(left) + self.b(right)
+
+    inputs = {"left": X[:, :6], "right": X[:, 6:]}
+    net = NNClassifier(TwoInputs, **FAST).fit(inputs, y)
+    assert net.predict(inputs).shape == y.shape
+
+
+def test_predefined_split_is_encoded_like_validation_data(regression):
+    X, y = regression
+    valid = Dataset(X[150:], y[150:])
+    split = NNRegressor(**FAST, train_split=predefined_split(valid)).fit(
+        X[:150], y[:150]
+    )
+    given = NNRegressor(**FAST).fit(
+        X[:150], y[:150], validation_data=(X[150:], y[150:])
+    )
+    assert split.history_[-1, "valid_loss"] == pytest.approx(
+        given.history_[-1, "valid_loss"], rel=1e-5
+    )
+    assert split.history_[-1, "valid_loss"] < 10
+
+
+def test_valid_split_of_skorch(classification):
+    X, y = classification
+    labels = np.array(["no", "yes"])[y]
+    net = NNClassifier(**FAST, train_split=ValidSplit(5, stratified=True)).fit(
+        X, labels
+    )
+    valid = [
+        b["valid_batch_size"] for b in net.history_[-1, "batches"] if "valid_loss" in b
+    ]
+    assert sum(valid) == 40
+    assert "valid_accuracy" in net.history_[-1]
+
+
+def test_iterator_parameters_are_honoured(classification):
+    X, y = classification
+    net = NNClassifier(**FAST, iterator_train__batch_size=50).fit(X, y)
+    assert net.history_[-1, "train_batch_count"] == 4
+    seen = []
+
+    class Order(Callback):
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if training:
+                seen.append(batch[0][0, 0].item())
+
+    NNClassifier(
+        **{**FAST, "max_epochs": 2},
+        iterator_train__shuffle=False,
+        callbacks=[Order()],
+    ).fit(X, y)
+    assert seen[0] == seen[len(seen) // 2] == pytest.approx(X[0, 0])
+
+
+def test_partial_fit_epochs(classification):
+    X, y = classification
+    net = NNClassifier(**FAST).partial_fit(X, y, epochs=3)
+    assert len(net.history_) == 3
+    net.partial_fit(X, y)
+    assert len(net.history_) == 4
+
+
+def test_skorch_style_subclass_keeps_parameters_through_clone(classification):
+    X, y = classification
+
+    class Regularized(NNClassifier):
+        def __init__(self, *args, lambda1=0.01, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.lambda1 = lambda1
+
+    net = Regularized(MLP, lr=0.05, max_epochs=2, module__hidden_units=(7,))
+    copy = clone(net)
+    assert copy.lr == 0.05 and copy.max_epochs == 2 and copy.module is MLP
+    assert copy.get_params()["module__hidden_units"] == (7,)
+    search = GridSearchCV(copy, {"lambda1": [0.1, 0.2]}, cv=2).fit(X, y)
+    assert search.best_estimator_.module_.layers[0].out_features == 7
+
+
+def test_binary_classifier_returns_labels_and_runs_skorch_scoring(classification):
+    X, y = classification
+    net = NNBinaryClassifier(
+        **FAST,
+        validation_fraction=0.25,
+        callbacks=[EpochScoring("f1", name="f1_cb", lower_is_better=False)],
+    ).fit(X, y)
+    assert set(net.predict(X)) <= {0, 1}
+    assert 0 <= net.history_[-1, "f1_cb"] <= 1
