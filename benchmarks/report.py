@@ -235,6 +235,14 @@ def _threads_section(summary: RunSummary) -> str:
   switch the run waits 1.5 s.
 - **best fixed** is the fastest fixed count by median; the target is default ÷
   best fixed ≤ 1.2 in every cell.
+- **The `"auto"` rule** (`nnestimators/threads.py`): one thread per 16 million
+  floating-point operations of a step (training: 3 × the forward pass of a
+  batch, counted once per fit with forward hooks on a one-sample dummy), at
+  least 1, at most the budget (`OMP_NUM_THREADS`, a Dask worker's share,
+  usable cores, torch's setting), and never more than the cores other
+  processes leave free (runnable threads in `/proc/loadavg` less this
+  process's). The MLP here is 0.8 million operations per step (1 thread); the
+  ConvNet about 1,600 million (every free core).
 
 {thread_table(threads)}"""
 

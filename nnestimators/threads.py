@@ -16,9 +16,12 @@ fit can become tens of times slower. So the rule is:
    other processes leave free right now (:func:`busy_cores`): more threads
    than free cores is what collapses.
 
-The constant comes from measurements on a 2-core Xeon (``docs/benchmarks.md``,
-"Threads"): a second thread started to pay off between 12 and 18 million
-operations per step.
+The constant comes from measurements on a 2-core machine with a load below 1
+(``docs/benchmarks.md``, "Threads"): a second thread started to pay off
+between 12 and 18 million operations per step (0.91x at 12, 1.28x at 18,
+1.27x at 50, 1.6-1.75x for a ConvNet on 28x28 images at 800-3,300). With 16
+million per thread, the second thread comes at 32 million: below that the
+gain is small and a busy core would turn it into a loss.
 """
 
 import os
