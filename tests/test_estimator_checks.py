@@ -1,6 +1,18 @@
-"""scikit-learn's own estimator checks on the three estimators, default settings."""
+"""scikit-learn's own estimator checks on the three estimators.
 
+Each estimator is checked with its defaults and with three configurations
+users reach for: (b) a validation split with early stopping, metrics,
+dropout, batch norm and a cosine schedule; (c) a user module with its own
+constructor arguments (``hidden``) and SGD with momentum; (d) a user module
+that takes ``input_shape`` instead of ``n_features``. (b)-(d) train for few
+epochs so that the checks stay fast.
+"""
+
+import math
+
+import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 
@@ -12,14 +24,78 @@ EXPECTED_FAILURES = {
     ),
 }
 
+FEW_EPOCHS = 20
+
+
+class TinyNet(nn.Module):
+    """A user module: shapes from the estimator, ``hidden`` from the user."""
+
+    def __init__(self, n_features, n_outputs, hidden=16):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs)
+        )
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+class ShapeNet(nn.Module):
+    """A user module that asks for ``input_shape`` (one sample's shape)."""
+
+    def __init__(self, input_shape, n_outputs, hidden=16):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(math.prod(input_shape), hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, n_outputs),
+        )
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+def _configurations(Estimator, metric):
+    return [
+        # (a) the defaults
+        Estimator(),
+        # (b) validation split, early stopping, metrics, MLP options, schedule
+        Estimator(
+            lr=0.01,
+            max_epochs=FEW_EPOCHS,
+            validation_fraction=0.2,
+            patience=3,
+            metrics=[metric],
+            module__dropout=0.1,
+            module__batch_norm=True,
+            lr_schedule="cosine",
+        ),
+        # (c) a user module with its own argument, SGD with momentum
+        Estimator(
+            module=TinyNet,
+            module__hidden=8,
+            optimizer=torch.optim.SGD,
+            optimizer__momentum=0.9,
+            lr=0.01,
+            max_epochs=FEW_EPOCHS,
+        ),
+        # (d) a user module that takes input_shape
+        Estimator(module=ShapeNet, lr=0.01, max_epochs=FEW_EPOCHS),
+    ]
+
+
+ESTIMATORS = [
+    *_configurations(NNBinaryClassifier, "accuracy"),
+    *_configurations(NNClassifier, "accuracy"),
+    *_configurations(NNRegressor, "r2"),
+]
+
 
 def expected_failed_checks(estimator):
     return EXPECTED_FAILURES
 
 
-@parametrize_with_checks(
-    [NNBinaryClassifier(), NNClassifier(), NNRegressor()],
-    expected_failed_checks=expected_failed_checks,
-)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
