@@ -270,7 +270,8 @@ class NNEstimatorMixin(ParametersMixin, DataPreparation, TrainingLoop):
         self._train_batch_size = batch_size
         self._planned_epochs = epochs
         self._final_epoch = len(self.history_) + epochs
-        self._restore_at_end = True
+        # partial_fit never restores: the next call continues from here.
+        self._restore_at_end = self._fit_kind == "fit"
         self._fitting_batch_sizes = {
             "iterator_train": batch_size,
             "iterator_valid": self._resolved_batch_size(n_train, training=False),

@@ -19,9 +19,11 @@ name                      built from
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from .divergence import TrainingDivergedError, divergence_message
@@ -215,6 +217,16 @@ class BestModel(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
             self.best_state_ = None
+        ran_out = len(net.history) >= net._final_epoch and net._restore_at_end
+        if self.patience is not None and not self.stopped_ and ran_out:
+            warnings.warn(
+                f"Training ended on max_epochs ({net._planned_epochs}) while "
+                f"{self.monitor} was still improving within patience="
+                f"{self.patience}: early stopping never triggered. Increase "
+                "max_epochs (or lr) to let it converge.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
 
 
 class KerasProgress(Callback):
