@@ -323,14 +323,25 @@ class TrainingLoop:
 
     def infer(self, x, **fit_params):
         """Run the module on one batch (on ``device_``)."""
-        if isinstance(x, torch.Tensor):
-            if x.device != self._torch_device:
-                x = x.to(self._torch_device)
+        try:
+            if isinstance(x, torch.Tensor):
+                if x.device != self._torch_device:
+                    x = x.to(self._torch_device)
+                return self.module_(x, **fit_params)
+            x = to_tensor(x, device=self.device_)
+            if isinstance(x, dict):
+                return self.module_(**self._merge_x_and_fit_params(x, fit_params))
             return self.module_(x, **fit_params)
-        x = to_tensor(x, device=self.device_)
-        if isinstance(x, dict):
-            return self.module_(**self._merge_x_and_fit_params(x, fit_params))
-        return self.module_(x, **fit_params)
+        except RuntimeError as exc:
+            if "shapes cannot be multiplied" not in str(exc):
+                raise
+            raise ValueError(
+                f"The module does not fit the data: {exc}. Samples here have "
+                f"shape {tuple(getattr(x, 'shape', ())[1:])}; a module instance "
+                "must be built for that size. Pass the module class instead "
+                "(module=MyNet), and the estimator gives it n_features, "
+                "input_shape and n_outputs inferred from the data."
+            ) from exc
 
     # -- one call of fit or partial_fit ---------------------------------------
 
