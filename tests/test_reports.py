@@ -262,10 +262,16 @@ def test_training_curves_draw_every_recorded_train_and_valid_metric():
 
 def test_plot_history_with_train_metrics():
     history = _history(["train_loss", "valid_loss", "train_f1", "valid_f1"])
+    history = history.drop(columns="train_loss")
     figure = plot_history(history)
     assert [ax.get_title() for ax in figure.axes] == ["loss", "f1"]
-    labels = [line.get_label() for line in figure.axes[1].get_lines()]
-    assert labels == ["train", "valid"]
+    lines = figure.axes[1].get_lines()
+    assert [line.get_label() for line in lines] == ["train", "valid"]
+    # The same colour for a split in every panel, and one legend outside.
+    assert figure.axes[0].get_lines()[0].get_color() == lines[1].get_color()
+    assert all(ax.get_legend() is None for ax in figure.axes)
+    (legend,) = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["valid", "train"]
 
 
 def test_save_writes_parseable_files(binary_report, tmp_path):

@@ -108,7 +108,18 @@ def plot_history(estimator, metrics=None):
         if best_epoch is not None:
             ax.axvline(best_epoch, color="0.4", linestyle=":", label="best epoch")
         _label_epoch_axis(ax, name)
-        ax.legend(fontsize="small")
+    # One legend beside the panels: it hides no curve.
+    entries = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    figure.legend(
+        entries.values(),
+        entries.keys(),
+        loc="outside right upper",
+        fontsize="small",
+        frameon=False,
+    )
     figure.suptitle(f"Training history ({len(history)} epochs)")
     return figure
 
@@ -135,15 +146,18 @@ def _select_metrics(history, metrics):
 
 
 def _plot_curves(ax, history, epochs, name, color=None, label_prefix=""):
-    """Plot ``train_<name>`` (solid) and ``valid_<name>`` (dashed) on ``ax``."""
-    for split, style in (("train", "-"), ("valid", "--")):
+    """Plot ``train_<name>`` (solid) and ``valid_<name>`` (dashed) on ``ax``.
+
+    Without ``color``, training is C0 and validation C1 in every panel.
+    """
+    for split, style, default in (("train", "-", "C0"), ("valid", "--", "C1")):
         column = f"{split}_{name}"
         if column in history.columns:
             ax.plot(
                 epochs,
                 history[column].to_numpy(dtype=float),
                 linestyle=style,
-                color=color,
+                color=color or default,
                 label=f"{label_prefix}{split}",
             )
 
