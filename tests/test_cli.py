@@ -628,6 +628,8 @@ def test_fold_progress_and_still_improving_notes(
     for fold in (1, 2, 3):
         assert f"fold {fold}/3 done in " in out
     assert out.count("; ended at the max_epochs cap while still improving") == 3
+    # The fold lines replace the estimators' ConvergenceWarning.
+    assert "Warning" not in err
     assert "Note: Folds 1, 2 and 3 of 3 ended at the max_epochs cap" in out
     document = json.loads((out_dir / "metrics.json").read_text())
     assert "max_epochs cap while still improving" in document["notes"][0]

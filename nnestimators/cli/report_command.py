@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
+
+from sklearn.exceptions import ConvergenceWarning
 
 from .data import (
     DEFAULT_DATA_NAME,
@@ -61,7 +64,10 @@ def run_report(args):
     say(f"Cross-validating with {args.cv} folds...")
     context = _context(args, source, n_read, X, dropped, target, model_text)
     started = time.perf_counter()
-    with parallel_backend(args, model, say) as n_jobs:
+    with parallel_backend(args, model, say) as n_jobs, warnings.catch_warnings():
+        # A fold that ends on max_epochs while improving gets a line of its
+        # own (and a note in the report), not a warning with a source line.
+        warnings.simplefilter("ignore", ConvergenceWarning)
         try:
             report = cross_validated_report(
                 model,
