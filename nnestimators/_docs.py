@@ -1,5 +1,7 @@
 """Parameter documentation shared by the three estimators' docstrings."""
 
+from .mlp_attributes import MLP_ATTRIBUTES_DOC
+
 TRAINING_PARAMETERS = """\
     optimizer : type, default=torch.optim.Adam
         Optimizer class; its arguments as ``optimizer__name=value``. Fused
@@ -78,7 +80,8 @@ TRAINING_PARAMETERS = """\
         ``lr_schedule__*``, ``callbacks__*``, ``iterator_train__*``.
 """
 
-FITTED_ATTRIBUTES = """\
+FITTED_ATTRIBUTES = (
+    """\
     n_features_in_ : int
         ``X.shape[1]`` as scikit-learn defines it: columns of a table, or
         channels of images (grey (n, H, W) images get one channel).
@@ -99,3 +102,5 @@ FITTED_ATTRIBUTES = """\
     checkpoint_path_ : str
         Folder of this fit's checkpoint (only with ``checkpoint_dir``).
 """
+    + MLP_ATTRIBUTES_DOC
+)

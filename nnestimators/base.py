@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 
 from . import validation
 from .data import first_output, prediction_chunks
+from .mlp_attributes import MLPAttributesMixin
 from .parameters import ParametersMixin, store_params
 from .preparation import DataPreparation
 from .runtime import draw_seed, resolve_device, resolve_n_threads, seeded, torch_threads
@@ -40,7 +41,9 @@ from .training.loop import TrainingLoop
 _store_params = store_params  # the estimators' __init__ use this name
 
 
-class NNEstimatorMixin(ParametersMixin, DataPreparation, TrainingLoop):
+class NNEstimatorMixin(
+    MLPAttributesMixin, ParametersMixin, DataPreparation, TrainingLoop
+):
     """Shared machinery of ``NNBinaryClassifier``, ``NNClassifier``, ``NNRegressor``.
 
     Placed before skorch's net in the method resolution order, it keeps
@@ -252,6 +255,7 @@ class NNEstimatorMixin(ParametersMixin, DataPreparation, TrainingLoop):
         with torch_threads(threads), seeded(call_seed, self.device_):
             if reset or not self.initialized_:
                 self.initialize()
+                self.best_epoch_ = None
             self._begin_training(call_seed, batch_size, n_train, epochs)
             try:
                 self._train(X, y, dataset, epochs, fit_params)
@@ -321,7 +325,6 @@ class NNEstimatorMixin(ParametersMixin, DataPreparation, TrainingLoop):
         self._check_param_names()
         self.device_ = resolve_device(self.device)
         super().initialize()
-        self.best_epoch_ = None
         return self
 
     def _module_shapes(self):

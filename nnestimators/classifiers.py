@@ -12,11 +12,12 @@ from skorch.utils import data_from_dataset
 from . import validation
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from .base import NNEstimatorMixin
+from .mlp_attributes import LogProbaMixin
 from .modules import MLP
 from .parameters import store_params as _store_params
 
 
-class _ClassifierMixin(NNEstimatorMixin):
+class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
     """Label encoding and decoding shared by both classifiers."""
 
     _parameter_constraints = {
@@ -209,21 +210,6 @@ class _ClassifierMixin(NNEstimatorMixin):
         if classes is None or self._is_multilabel():
             return codes  # skorch's convention before classes are known
         return classes[codes]
-
-    def predict_log_proba(self, X):
-        """Return the logarithm of ``predict_proba``, as ``MLPClassifier`` does.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Samples shaped like the training data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        proba = self.predict_proba(X)
-        return np.log(np.clip(proba, np.finfo(proba.dtype).tiny, None))
 
 
 class NNClassifier(_ClassifierMixin, NeuralNetClassifier):

@@ -89,10 +89,8 @@ class TrainingLoop:
                 ),
             ),
         ]
-        if self.gradient_clip is not None:
-            callbacks.append(
-                ("gradient_clip", GradientNormClipping(self.gradient_clip))
-            )
+        # Always present (a None value clips nothing), so callbacks__* reach it.
+        callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         callbacks.append(("divergence", DivergenceCheck()))
         callbacks.append(
             (
@@ -107,7 +105,7 @@ class TrainingLoop:
                 ),
             )
         )
-        if self.verbose and not self._user_has(PrintLog):
+        if not self._user_has(PrintLog):  # a user's PrintLog replaces it
             callbacks.append(("progress", KerasProgress(self.verbose, monitor)))
         return callbacks
 

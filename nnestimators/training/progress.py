@@ -18,13 +18,22 @@ def epoch_line(row, max_epochs, improved_key=None):
             continue
         if not isinstance(value, int | float):
             continue
-        name = _SHORT.get(key, key.replace("valid_", "val_"))
+        name = _SHORT.get(key, _keras_name(key))
         mark = " *" if key == improved_key else ""
         parts.append(f"{name}: {value:.4f}{mark}")
     if "lr" in row:
         parts.append(f"lr: {row['lr']:.3g}")
     parts.append(f"{row.get('dur', 0.0):.1f}s")
     return " - ".join(parts)
+
+
+def _keras_name(key):
+    # Keras prints training metrics bare and validation ones with "val_".
+    if key.startswith("train_"):
+        return key[len("train_") :]
+    if key.startswith("valid_"):
+        return "val_" + key[len("valid_") :]
+    return key
 
 
 def print_epoch(row, max_epochs, improved_key=None, file=None):
