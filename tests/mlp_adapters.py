@@ -39,8 +39,8 @@ Translation (MLP -> ours):
 Attributes: ``n_iter_`` is MLP's, the epochs of the last ``fit`` (our
 estimators count the whole history); the others come from ``estimator_``
 (``MLPAttributesMixin``); ``_no_improvement_count`` is the number of
-trailing epochs whose monitored value did not improve (history's
-``<monitor>_best`` flags), the count MLP's tests read.
+trailing epochs whose monitored value did not improve by ``tol``, the count
+MLP's tests read.
 """
 
 import math
@@ -218,13 +218,30 @@ class _MLPAdapter(BaseEstimator):
 
     @property
     def _no_improvement_count(self):
+        """Trailing epochs whose monitored value did not improve by ``tol``.
+
+        Recomputed from the recorded values with MLP's rule (not from the
+        history's ``<monitor>_best`` flags, which may come from a scorer that
+        ignores ``min_delta``).
+        """
         check_is_fitted(self)
-        flag = f"{self.estimator_.monitor}_best"
-        count = 0
-        for row in reversed(self.estimator_.history_):
-            if row.get(flag, True):
-                break
-            count += 1
+        key = self.estimator_.monitor
+        lower_is_better = key == "train_loss"  # else valid_accuracy / valid_r2
+        best, count = None, 0
+        for row in self.estimator_.history_:
+            if key not in row:
+                continue
+            value = float(row[key])
+            if best is None:
+                improved = True
+            elif lower_is_better:
+                improved = value < best - self.tol
+            else:
+                improved = value > best + self.tol
+            if improved:
+                best, count = value, 0
+            else:
+                count += 1
         return count
 
     def __getattr__(self, name):
