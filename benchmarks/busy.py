@@ -9,6 +9,7 @@ interleaved without paying for process start-up each time.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from types import TracebackType
 
@@ -17,12 +18,17 @@ _SPIN_CHUNK = 200_000
 
 
 def spin(run, stop, ready) -> None:
-    """Burn CPU while ``run`` is set; return once ``stop`` is set."""
+    """Burn CPU while ``run`` is set; return once ``stop`` is set.
+
+    Also returns when the parent is gone (killed before it could set
+    ``stop``), so that no hog outlives the benchmark.
+    """
+    parent = os.getppid()
     ready.release()
-    while not stop.is_set():
+    while not stop.is_set() and os.getppid() == parent:
         if not run.wait(timeout=0.1):
             continue
-        while run.is_set() and not stop.is_set():
+        while run.is_set() and not stop.is_set() and os.getppid() == parent:
             total = 0
             for i in range(_SPIN_CHUNK):
                 total += i
