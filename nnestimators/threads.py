@@ -16,7 +16,7 @@ fit can become tens of times slower. So the rule is:
    other processes leave free right now (:func:`busy_cores`): more threads
    than free cores is what collapses.
 
-The constant comes from measurements on a 2-core machine with a load below 1
+The constant comes from per-step measurements on a 2-core machine
 (``docs/benchmarks.md``, "Threads"): a second thread started to pay off
 between 12 and 18 million operations per step (0.91x at 12, 1.28x at 18,
 1.27x at 50, 1.6-1.75x for a ConvNet on 28x28 images at 800-3,300). With 16
