@@ -37,12 +37,17 @@ from .runtime import draw_seed, resolve_device, resolve_n_threads, seeded, torch
 from .shapes import reset_parameters, shape_kwargs
 from .training.checks import check_training_setup
 from .training.loop import TrainingLoop
+from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
 
 _store_params = store_params  # the estimators' __init__ use this name
 
 
 class NNEstimatorMixin(
-    MLPAttributesMixin, ParametersMixin, DataPreparation, TrainingLoop
+    MLPAttributesMixin,
+    CallbackSupportMixin,
+    ParametersMixin,
+    DataPreparation,
+    TrainingLoop,
 ):
     """Shared machinery of ``NNBinaryClassifier``, ``NNClassifier``, ``NNRegressor``.
 
@@ -258,7 +263,8 @@ class NNEstimatorMixin(
                 self.best_epoch_ = None
             self._begin_training(call_seed, batch_size, n_train, epochs)
             try:
-                self._train(X, y, dataset, epochs, fit_params)
+                with fit_task(self, X, y, epochs):
+                    self._train(X, y, dataset, epochs, fit_params)
             finally:
                 self._end_training()
         return self

@@ -38,6 +38,7 @@ from .callbacks import (
     LRSchedule,
 )
 from .metrics import make_scorers
+from .sklearn_callbacks import SKLEARN_CALLBACKS, EpochTasks
 
 # "auto" training length: enough optimiser steps for small tables, at least
 # MIN_EPOCHS passes over large ones.
@@ -105,6 +106,8 @@ class TrainingLoop:
                 ),
             )
         )
+        if SKLEARN_CALLBACKS:
+            callbacks.append(("sklearn_callbacks", EpochTasks()))
         if not self._user_has(PrintLog):  # a user's PrintLog replaces it
             callbacks.append(("progress", KerasProgress(self.verbose, monitor)))
         return callbacks
