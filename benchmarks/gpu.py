@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,8 @@ PASS, FAIL, INFO = "PASS", "FAIL", "info"
 
 @dataclass(frozen=True)
 class GpuSizes:
+    """Rows, batch sizes, epochs and timed repeats of the check."""
+
     mlp_rows: int = 100_000
     mlp_batch_size: int = 512
     mlp_epochs: int = 3
@@ -67,11 +70,13 @@ QUICK_SIZES = GpuSizes(
 
 @dataclass(frozen=True)
 class Workload:
+    """One network, its data and its training length."""
+
     key: str
     X: np.ndarray
     y: np.ndarray
     params: dict
-    make_module: callable
+    make_module: Callable[[], nn.Module]
     batch_size: int
     epochs: int
 
