@@ -55,9 +55,14 @@ TRAINING_PARAMETERS = """\
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA, then Apple MPS, then the CPU.
         The device used is ``device_``.
-    n_threads : int or None, default=None
-        Torch threads during fit and predict; None follows the worker's
-        budget under joblib or Dask (``OMP_NUM_THREADS``) or torch's default.
+    n_threads : int, "auto" or None, default="auto"
+        Torch threads during fit and predict. ``"auto"`` picks them for the
+        work: one thread per 16 million operations of a step (small networks
+        get one), never more than the budget (``OMP_NUM_THREADS`` under
+        joblib's loky workers, a Dask worker's share, the usable cores) nor
+        the cores other processes leave free, so a busy machine does not
+        make training collapse. An integer is used as given; None follows
+        the budget, else torch's own setting.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch shuffling, dropout, augmentation
         and the validation split. Same value, same data: same predictions.

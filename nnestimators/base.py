@@ -29,7 +29,7 @@ from skorch.utils import is_dataset
 from torch.utils.data import DataLoader
 
 from . import validation
-from .data import first_output, prediction_chunks
+from .data import first_output, prediction_chunks, prediction_rows
 from .mlp_attributes import MLPAttributesMixin
 from .parameters import ParametersMixin, store_params
 from .preparation import DataPreparation
@@ -256,14 +256,16 @@ class NNEstimatorMixin(
         if batch_size == -1:
             batch_size = n_train
         epochs = epochs or self._max_epochs(n_train, batch_size)
-        threads = self._thread_count(batch_size)
-        with torch_threads(threads), seeded(call_seed, self.device_):
+        with seeded(call_seed, self.device_):
             if reset or not self.initialized_:
                 self.initialize()
                 self.best_epoch_ = None
             self._begin_training(call_seed, batch_size, n_train, epochs)
             try:
-                with fit_task(self, X, y, epochs):
+                with (
+                    torch_threads(self._thread_count(batch_size, training=True)),
+                    fit_task(self, X, y, epochs),
+                ):
                     self._train(X, y, dataset, epochs, fit_params)
             finally:
                 self._end_training()
@@ -293,21 +295,16 @@ class NNEstimatorMixin(
         self._shuffle_generator = None
         self._batch_state = None
 
-    def _thread_count(self, batch_size):
-        n_threads = self.n_threads
-        if n_threads == "auto":
-            from . import runtime
-
-            auto_threads = getattr(runtime, "auto_threads", None)
-            if auto_threads is None:
-                return resolve_n_threads(None)
-            return auto_threads(
-                getattr(self, "module_", None),
-                batch_size,
-                getattr(self, "input_shape_", None),
-                self.device_,
-            )
-        return resolve_n_threads(n_threads)
+    def _thread_count(self, batch_size, training):
+        """Torch threads for this work: ``n_threads``, or the ``"auto"`` rule."""
+        return resolve_n_threads(
+            self.n_threads,
+            module=getattr(self, "module_", None),
+            input_shape=getattr(self, "input_shape_", None),
+            batch_size=batch_size,
+            device=self.device_,
+            training=training,
+        )
 
     def _check_same_classes(self, classes):
         if classes is None or self._regression:
@@ -454,18 +451,15 @@ class NNEstimatorMixin(
         X = validation.check_X(self, X, reset=False)
         self._set_training(False)
         outputs = []
+        rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
         with (
-            torch_threads(self._prediction_threads()),
+            torch_threads(self._thread_count(rows, training=False)),
             torch.inference_mode(),
         ):
-            for chunk in _chunks(X, self.device_):
-                outputs.append(first_output(self.infer(chunk)).float().cpu())
+            for chunk, n_rows in _chunks(X, self.device_):
+                output = first_output(self.infer(chunk))[:n_rows]
+                outputs.append(output.float().cpu())
         return torch.cat(outputs)
-
-    def _prediction_threads(self):
-        if self.n_threads == "auto":
-            return self._thread_count(1024)
-        return resolve_n_threads(self.n_threads)
 
     def __sklearn_is_fitted__(self):
         # skorch's restore workflow, initialize() then load_params(), counts.
@@ -557,10 +551,11 @@ def _chunks(X, device):
         n = len(next(iter(X.values())))
         step = 65536
         for start in range(0, n, step):
-            yield {
+            chunk = {
                 key: torch.as_tensor(value[start : start + step]).to(device)
                 for key, value in X.items()
             }
+            yield chunk, len(next(iter(chunk.values())))
         return
     yield from prediction_chunks(X, device)
 

@@ -18,8 +18,8 @@ from skorch.dataset import Dataset
 
 # Prediction processes at most this many input values per forward call, which
 # bounds memory for large inputs whatever their per-sample size.
-PREDICT_CHUNK_VALUES = 2**24
-PREDICT_MAX_ROWS = 65536
+PREDICT_CHUNK_VALUES = 2**22
+PREDICT_MAX_ROWS = 256
 
 
 def as_tensor(array, device):
@@ -246,12 +246,29 @@ def _move(batch, device):
     return batch.to(device, non_blocking=True)
 
 
-def prediction_chunks(X, device):
-    """Yield slices of X (an array, sparse matrix or tensor) as tensors on ``device``."""
+def prediction_rows(X):
+    """Rows per prediction chunk: bounded in values, the same for every call."""
     values_per_row = max(1, int(np.prod(X.shape[1:])))
-    rows = int(np.clip(PREDICT_CHUNK_VALUES // values_per_row, 1, PREDICT_MAX_ROWS))
-    for start in range(0, X.shape[0], rows):
-        yield as_tensor(X[start : start + rows], device)
+    return int(np.clip(PREDICT_CHUNK_VALUES // values_per_row, 1, PREDICT_MAX_ROWS))
+
+
+def prediction_chunks(X, device):
+    """Yield ``(chunk, n_rows)``: X in chunks of one fixed size, on ``device``.
+
+    The last chunk is padded with zeros to the same size, so every row goes
+    through the network in a batch of the same shape: its prediction is then
+    bit for bit the same whatever else is predicted with it (scikit-learn's
+    ``check_methods_subset_invariance``), as float32 matrix kernels round
+    differently for different batch sizes.
+    """
+    size = prediction_rows(X)
+    for start in range(0, X.shape[0], size):
+        chunk = as_tensor(X[start : start + size], device)
+        n_rows = chunk.shape[0]
+        if n_rows < size:
+            padding = chunk.new_zeros((size - n_rows, *chunk.shape[1:]))
+            chunk = torch.cat([chunk, padding])
+        yield chunk, n_rows
 
 
 def _fits_on(device, *arrays):

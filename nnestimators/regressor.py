@@ -81,7 +81,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         gradient_clip=None,
         augment=None,
         device="auto",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
         warm_start=False,

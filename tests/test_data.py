@@ -63,10 +63,22 @@ def test_float32_training_data_is_not_copied(monkeypatch, iris):
 def test_prediction_runs_in_bounded_chunks():
     X = np.zeros((10, 3, 64, 64), dtype=np.float32)
     chunks = list(prediction_chunks(X, "cpu"))
-    assert sum(len(c) for c in chunks) == 10
+    assert sum(n for _, n in chunks) == 10
     X = np.zeros((300_000, 100), dtype=np.float32)
-    sizes = [c.numel() for c in prediction_chunks(X, "cpu")]
-    assert max(sizes) <= PREDICT_CHUNK_VALUES and sum(sizes) == X.size
+    chunks = list(prediction_chunks(X, "cpu"))
+    assert max(c.numel() for c, _ in chunks) <= PREDICT_CHUNK_VALUES
+    assert sum(n for _, n in chunks) == len(X)
+    # Every chunk has one shape (the last is padded): predictions of a row do
+    # not depend on which other rows are predicted with it.
+    assert len({tuple(c.shape) for c, _ in chunks}) == 1
+
+
+def test_predictions_do_not_depend_on_the_other_rows(iris):
+    X, y = iris
+    model = NNRegressor(max_epochs=2, random_state=0).fit(X, y.astype(float))
+    full = model.predict(X)
+    parts = np.concatenate([model.predict(X[i : i + 7]) for i in range(0, len(X), 7)])
+    np.testing.assert_array_equal(full, parts)
 
 
 def test_prediction_needs_no_gradients_and_optimizer_is_fused(iris):
