@@ -120,6 +120,7 @@ def test_one_forward_pass_over_validation_data_per_epoch(overfitting):
         module=Counting,
         max_epochs=4,
         batch_size=32,
+        n_threads=1,  # "auto" would count operations on a dummy sample
         metrics=["accuracy", "roc_auc", "f1", "precision", "recall"],
     ).fit(X_train, y_train, validation_data=(X_val, y_val))
     train_batches = -(-len(X_train) // 32)
@@ -144,7 +145,10 @@ def test_nan_loss_stops_fit_with_a_clear_message(cancer):
             out = self.linear(X)
             return out * float("nan") if self.calls > 7 else out
 
-    model = NNBinaryClassifier(module=Breaking, max_epochs=50, batch_size=100)
+    # n_threads=1: "auto" would count the module's operations on a dummy sample.
+    model = NNBinaryClassifier(
+        module=Breaking, max_epochs=50, batch_size=100, n_threads=1
+    )
     with pytest.raises(TrainingDivergedError) as caught:
         model.fit(X, y)
     message = str(caught.value)

@@ -49,16 +49,20 @@ class EpochMetrics(Callback):
     ----------
     scorers : dict
         ``{name: scorer}``, recorded as ``train_<name>`` and ``valid_<name>``.
+    on_train : bool
+        Whether to score the training outputs too (the default metrics of
+        ``metrics=None`` score validation data only).
     """
 
-    def __init__(self, scorers=None):
+    def __init__(self, scorers=None, on_train=True):
         self.scorers = scorers
+        self.on_train = on_train
 
     def on_epoch_begin(self, net, **kwargs):
         self.outputs_ = {True: [], False: []}
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        if not self.scorers or y_pred is None:
+        if not self.scorers or y_pred is None or (training and not self.on_train):
             return
         state = net._batch_state
         if state is None or state.targets is None:

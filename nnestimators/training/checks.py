@@ -42,7 +42,8 @@ def check_training_setup(estimator, validation_data):
                 "validation_fraction (e.g. 0.1), pass fit(..., validation_data="
                 "(X_val, y_val)), or monitor='train_loss'."
             )
-        _check_monitor(estimator, monitor, scorers, has_validation)
+        train_scorers = scorers if estimator.metrics is not None else {}
+        _check_monitor(estimator, monitor, scorers, train_scorers, has_validation)
     if estimator.checkpoint_dir is not None:
         from ..checkpoints import check_checkpoint_dir
 
@@ -50,16 +51,16 @@ def check_training_setup(estimator, validation_data):
     estimator._check_criterion()
 
 
-def recorded_keys(scorers, has_validation):
+def recorded_keys(scorers, train_scorers, has_validation):
     """The history keys a fit records for these metrics."""
-    keys = {"train_loss"} | {f"train_{name}" for name in scorers}
+    keys = {"train_loss"} | {f"train_{name}" for name in train_scorers}
     if has_validation:
         keys |= {"valid_loss"} | {f"valid_{name}" for name in scorers}
     return keys
 
 
-def _check_monitor(estimator, monitor, scorers, has_validation):
-    known = recorded_keys(scorers, has_validation)
+def _check_monitor(estimator, monitor, scorers, train_scorers, has_validation):
+    known = recorded_keys(scorers, train_scorers, has_validation)
     user_keys, opaque = _user_callback_keys(estimator.callbacks)
     if monitor in known | user_keys or opaque:
         return  # an opaque user callback may record it: checked after epoch 1

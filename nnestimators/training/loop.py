@@ -82,7 +82,7 @@ class TrainingLoop:
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("metrics", EpochMetrics(self._scorers())),
+            ("metrics", EpochMetrics(self._scorers(), self.metrics is not None)),
             (
                 "lr_schedule",
                 LRSchedule(
