@@ -175,3 +175,25 @@ def test_module_instance_of_the_wrong_size_says_so(data):
     X, y = data
     with pytest.raises(ValueError, match="module does not fit the data"):
         NNClassifier(torch.nn.Linear(3, 2), **FAST).fit(X, y)
+
+
+def test_channels_last_images_get_a_warning():
+    X = np.random.default_rng(0).random((20, 8, 8, 3), dtype=np.float32)
+    y = np.arange(20) % 2
+    with pytest.warns(UserWarning, match="channels are last"):
+        NNClassifier(**FAST).fit(X, y)
+
+
+def test_regressor_divergence_hint_names_the_target(data):
+    X, _ = data
+
+    class Exploding(torch.nn.Module):
+        def __init__(self, n_features, n_outputs):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_features, n_outputs)
+
+        def forward(self, X):
+            return self.linear(X) * float("inf")
+
+    with pytest.raises(FloatingPointError, match="scaled target"):
+        NNRegressor(Exploding, **FAST).fit(X, np.arange(len(X), dtype=float))
