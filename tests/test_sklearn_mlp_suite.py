@@ -75,28 +75,8 @@ DESELECTED = {
 }
 
 # Tests that fail only for a feature being built; non-strict xfail.
-PENDING = {
-    "test_mlp_warm_start_no_convergence[sgd-MLPClassifier]": (
-        "pending: ConvergenceWarning at max_epochs with early stopping asked for"
-    ),
-    "test_mlp_warm_start_no_convergence[sgd-MLPRegressor]": (
-        "pending: ConvergenceWarning at max_epochs with early stopping asked for"
-    ),
-    "test_mlp_warm_start_no_convergence[adam-MLPClassifier]": (
-        "pending: ConvergenceWarning at max_epochs with early stopping asked for"
-    ),
-    "test_mlp_warm_start_no_convergence[adam-MLPRegressor]": (
-        "pending: ConvergenceWarning at max_epochs with early stopping asked for"
-    ),
-    "test_minimum_input_sample_size": (
-        "pending: 'The validation set is too small' for a split of fewer than "
-        "2 rows (preparation.py rewrite)"
-    ),
-    "test_partial_fit_classes_error": (
-        "pending (estimator): partial_fit accepts `classes` different from its "
-        "first call's; scikit-learn raises ValueError"
-    ),
-}
+# Tests expected to fail until a feature lands (non-strict xfail); none now.
+PENDING = {}
 
 
 def _sklearn_test_file():

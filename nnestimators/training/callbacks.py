@@ -204,8 +204,8 @@ class BestModel(Callback):
                 f"{row['epoch']}; recorded keys: {sorted(_scalar_keys(row))}."
             )
         improved = self.tracker_.update(row["epoch"], row[self.monitor])
-        if f"{self.monitor}_best" not in row:
-            net.history.record(f"{self.monitor}_best", improved)
+        # Ours counts min_delta; skorch's scoring callbacks' flag does not.
+        net.history.record(f"{self.monitor}_best", improved)
         if improved:
             net.best_epoch_ = row["epoch"]
             if self.restore_best_weights and net._restore_at_end:
