@@ -95,7 +95,7 @@ class NNEstimatorMixin(
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "callbacks": [list, tuple, StrOptions({"disable"}), None],
-        "train_split": [callable, None],
+        "train_split": [callable, None, Options(bool, {False})],
         "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
         "compile": ["boolean"],
     }
@@ -444,7 +444,7 @@ class NNEstimatorMixin(
 
     def _raw_outputs(self, X):
         """Validated X through the network in bounded chunks; a CPU tensor."""
-        check_is_fitted(self)
+        self.check_is_fitted()  # skorch's NotInitializedError, a NotFittedError
         if is_dataset(X):  # skorch's general path (and its callbacks' caching)
             outputs = self.forward_iter(X, device="cpu")
             return torch.cat([first_output(y).detach().float().cpu() for y in outputs])

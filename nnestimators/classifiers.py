@@ -114,7 +114,12 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
             torch.nn.SmoothL1Loss,
             torch.nn.HuberLoss,
         )
-        if isinstance(kind, type) and issubclass(kind, regression_losses):
+        # One logit per sample is a fine input for these in the binary case.
+        if (
+            not self._binary
+            and isinstance(kind, type)
+            and issubclass(kind, regression_losses)
+        ):
             raise ValueError(
                 f"criterion={kind.__name__} is a regression loss; "
                 f"{type(self).__name__} needs a classification loss on logits "
@@ -144,12 +149,17 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
             return self
         return super().initialize_criterion()
 
-    def _record_dataset_targets(self, dataset, first_y):
-        if isinstance(dataset, Dataset):
-            _, labels = data_from_dataset(dataset)
+    def _record_dataset_targets(self, dataset, first_y, y=None):
+        if self.classes is not None:
+            self.classes_ = np.asarray(self.classes)
+        elif y is not None:
+            self.classes_ = np.unique(np.asarray(y))
         else:
-            labels = [dataset[i][1] for i in range(len(dataset))]
-        self.classes_ = np.unique(np.asarray(torch.as_tensor(np.asarray(labels))))
+            if isinstance(dataset, Dataset):
+                _, labels = data_from_dataset(dataset)
+            else:
+                labels = [dataset[i][1] for i in range(len(dataset))]
+            self.classes_ = np.unique(np.asarray(torch.as_tensor(np.asarray(labels))))
         self.n_outputs_ = 1 if self._binary else len(self.classes_)
 
     def _default_metrics(self):
@@ -385,9 +395,10 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
             (output[0], output[1:]) if isinstance(output, tuple) else (output, None)
         )
         if logits.dim() > 2 or (logits.dim() == 2 and logits.shape[1] != 1):
+            # skorch's words: its users' code may look for them.
             raise ValueError(
-                "NNBinaryClassifier's module must return one logit per sample, "
-                f"shape (n,) or (n, 1); got {tuple(logits.shape)}."
+                "Expected module output to have shape (n,) or (n, 1), got "
+                f"{tuple(logits.shape)} instead"
             )
         logits = logits.reshape(-1)
         return logits if rest is None else (logits, *rest)

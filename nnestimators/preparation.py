@@ -152,22 +152,29 @@ class DataPreparation:
         codes = targets.cpu().numpy()
         return codes if dataset.rows is None else codes[dataset.rows]
 
-    def _adopt_split(self, dataset):
-        """Bring a split made by a user's ``train_split`` onto the fast path."""
-        if dataset is None or isinstance(dataset, ArrayDataset):
-            return dataset
-        if isinstance(dataset, Subset) and isinstance(dataset.dataset, ArrayDataset):
-            return dataset.dataset.subset(np.asarray(dataset.indices))
-        if type(dataset) is Dataset and dataset.y is not None:
-            # predefined_split(Dataset(X_val, y_val)): the user's labels and
-            # units, encoded like validation_data.
-            return self._encoded_dataset(dataset.X, dataset.y)
-        return dataset
+    def _adopt_split(self, split, full):
+        """Bring a part returned by a user's ``train_split`` onto the fast path.
+
+        A ``Subset`` of the data is the same rows of ``full`` (weights and
+        all); a new ``Dataset(X, y)`` (``predefined_split``, or one the split
+        built) is encoded exactly like ``validation_data``.
+        """
+        if split is None or isinstance(split, ArrayDataset):
+            return split
+        if isinstance(split, Subset) and isinstance(split.dataset, Dataset):
+            if split.dataset.X is full.X or len(split.dataset) == len(full):
+                return full.subset(np.asarray(split.indices))
+        if isinstance(split, Dataset) and getattr(split, "y", None) is not None:
+            return self._encoded_dataset(split.X, split.y)
+        return split
 
     def _prepare_dataset(self, dataset, y, *, reset):
-        """skorch's general path: any torch Dataset yielding (X, y) pairs."""
-        if y is not None:
-            raise ValueError("When X is a torch Dataset, y must be None.")
+        """skorch's general path: any torch Dataset yielding (X, y) pairs.
+
+        A ``y`` given beside it is used as skorch uses it: for the classes
+        and for ``train_split`` (stratification), not for training.
+        """
+        self._dataset_y = None if y is None else np.asarray(y)
         if reset:
             first_X, first_y = dataset[0]
             if isinstance(first_X, dict):
@@ -175,7 +182,7 @@ class DataPreparation:
             else:
                 self.input_shape_ = tuple(torch.as_tensor(first_X).shape)
                 self.n_features_in_ = self.input_shape_[0]
-            self._record_dataset_targets(dataset, torch.as_tensor(first_y))
+            self._record_dataset_targets(dataset, torch.as_tensor(first_y), y)
         return dataset
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNetRegressor
@@ -10,7 +11,7 @@ from skorch.utils import data_from_dataset
 
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from .base import NNEstimatorMixin
-from .modules import MLP
+from .modules import MLP, builds_own_module
 from .parameters import store_params as _store_params
 
 
@@ -27,11 +28,14 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         The network; its arguments as ``module__name=value``.
     criterion : type, default=torch.nn.MSELoss
         Loss, built with ``reduction="none"`` so that sample weights apply.
-    standardize_target : bool, default=True
+    standardize_target : bool or "auto", default="auto"
         Train on ``(y - mean) / std`` (weighted by ``sample_weight``) and map
         predictions back, so targets on any scale (prices, counts) train as
         well as scaled ones. Losses in the history are then in standard
-        units; validation metrics stay in the units of ``y``.
+        units; metrics and predictions stay in the units of ``y``. ``"auto"``
+        standardizes for the networks nnestimators builds (``MLP``,
+        ``ConvNet``, ``LeNet5``); a module of your own predicts in the units
+        of ``y``, as in skorch.
 {TRAINING_PARAMETERS}
     Attributes
     ----------
@@ -57,7 +61,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     _regression = True
     _parameter_constraints = {
         **NNEstimatorMixin._parameter_constraints,
-        "standardize_target": ["boolean"],
+        "standardize_target": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -65,7 +69,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         module=MLP,
         *,
         criterion=torch.nn.MSELoss,
-        standardize_target=True,
+        standardize_target="auto",
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs="auto",
@@ -116,7 +120,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     def _target_statistics(self, targets, sample_weight):
         """Mean and scale the network learns targets in (0 and 1 when off)."""
         n_targets = targets.shape[1]
-        if not self.standardize_target:
+        if not self._standardizes():
             return np.zeros(n_targets), np.ones(n_targets)
         # Weighted, so that integer weights and repeated rows agree.
         weights = None
@@ -130,10 +134,15 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         scale = np.sqrt(variance)
         return mean, np.where(scale > 0, scale, 1.0)
 
+    def _standardizes(self):
+        if self.standardize_target != "auto":
+            return bool(self.standardize_target)
+        return builds_own_module(self.module)
+
     def _record_shapes(self, X, targets):
         self.n_outputs_ = targets.shape[1]
 
-    def _record_dataset_targets(self, dataset, first_y):
+    def _record_dataset_targets(self, dataset, first_y, y=None):
         # A Dataset's targets are used as they are.
         self.target_mean_, self.target_scale_ = 0.0, 1.0
         if isinstance(dataset, Dataset):

@@ -24,7 +24,7 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
     ``target_kind`` is ``"continuous"`` for regressors, else ``"labels"``
     (class labels or a multilabel indicator matrix).
     """
-    if isinstance(X, dict):
+    if isinstance(X, dict) and not sp.issparse(X):  # dok_matrix is a dict
         return _check_dict_X(estimator, X, reset=reset, y=y, target_kind=target_kind)
     X = _add_channel_axis(X)
     if not reset:

@@ -18,7 +18,7 @@ def divergence_message(epoch, batch, lr, gradient_clip, regression=False):
     hints.append("scaled inputs (e.g. StandardScaler)")
     if regression:
         hints.append(
-            "a scaled target (standardize_target=True, the default, or "
+            "a scaled target (standardize_target=True or "
             "TransformedTargetRegressor) when y is large"
         )
     return (

@@ -23,7 +23,7 @@ from skorch.callbacks import (
     PassthroughScoring,
     PrintLog,
 )
-from skorch.dataset import get_len
+from skorch.dataset import Dataset, get_len
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
@@ -181,16 +181,17 @@ class TrainingLoop:
             return self._split(dataset, fraction)
         if not self.train_split:
             return dataset, None
-        targets = None
-        if isinstance(dataset, ArrayDataset) and dataset.targets is not None:
-            targets = dataset.targets.cpu().numpy()
-            if dataset.rows is not None:
-                targets = targets[dataset.rows]
-        if targets is None:
+        if isinstance(dataset, ArrayDataset):
+            # A user's split sees what skorch would give it: the data and y.
+            shown = Dataset(dataset.X, dataset.y)
+            train, valid = self.train_split(shown, dataset.y, **fit_params)
+            return self._adopt_split(train, dataset), self._adopt_split(valid, dataset)
+        y = self.__dict__.get("_dataset_y")
+        if y is None:
             train, valid = self.train_split(dataset, **fit_params)
         else:
-            train, valid = self.train_split(dataset, targets, **fit_params)
-        return self._adopt_split(train), self._adopt_split(valid)
+            train, valid = self.train_split(dataset, y, **fit_params)
+        return train, valid
 
     def get_iterator(self, dataset, training=False):
         name = "iterator_train" if training else "iterator_valid"
