@@ -365,8 +365,16 @@ class NNEstimatorMixin(
         self.module_ = module
         return self
 
+    def _announce_reinit(self, name, reason):
+        # skorch's message on re-initializing a built component (verbose only).
+        kwargs = self.get_params_for(name)
+        built = isinstance(getattr(self, name + "_", None), torch.nn.Module)
+        if (kwargs or reason or built) and self.initialized_ and self.verbose:
+            print(reason or self._format_reinit_msg(name, kwargs))
+
     def _initialize_module(self, reason=None):
         with self._current_init_context("module"):
+            self._announce_reinit("module", reason)
             self.initialize_module()
             module = self.module_.to(self.device_)
             self.module_ = self.torch_compile(module, name="module")
@@ -394,6 +402,7 @@ class NNEstimatorMixin(
 
     def _initialize_criterion(self, reason=None):
         with self._current_init_context("criterion"):
+            self._announce_reinit("criterion", reason)
             self.initialize_criterion()
             if isinstance(self.criterion_, torch.nn.Module):
                 self.criterion_ = self.criterion_.to(self.device_)
@@ -420,6 +429,7 @@ class NNEstimatorMixin(
 
     def _check_setup(self, validation_data):
         """Parameter mistakes fail before any data is touched."""
+        self.check_training_readiness()  # skorch's: a net trimmed for prediction
         validate_parameter_constraints(
             self._parameter_constraints,
             {

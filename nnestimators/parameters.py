@@ -166,32 +166,43 @@ class ParametersMixin:
         return head if head in self._prefixes() else None
 
     def _check_param_names(self):
-        """Routed and unknown names, in skorch's words with suggestions."""
+        """Routed and unknown names, in skorch's words.
+
+        A routed-looking name with a misspelt prefix (``modul__dropout``)
+        gets a suggestion as a missing double underscore does.
+        """
         known = set(signature_names(type(self))) | SKORCH_KEYWORDS
+        prefixes = sorted(self._prefixes(), key=lambda p: (-len(p), p))
+        unexpected, suggestions = [], []
         for key in sorted(self.__dict__.get("_routed", {})):
             if key in known or self._is_nested(key):
                 continue
-            prefix = next(
-                (
-                    p
-                    for p in sorted(self._prefixes(), key=len)[::-1]
-                    if key.startswith(p)
-                ),
-                None,
+            prefix = next((p for p in prefixes if key.startswith(p)), None)
+            if prefix is not None:
+                if not key.startswith(prefix + "__"):
+                    suffix = key[len(prefix) :].lstrip("_")
+                    suggestions.append((key, f"{prefix}__{suffix}"))
+                continue
+            head, _, rest = key.partition("__")
+            close = difflib.get_close_matches(head, prefixes, n=1, cutoff=0.6)
+            if rest and close:
+                suggestions.append((key, f"{close[0]}__{rest}"))
+            else:
+                unexpected.append(key)
+        messages = []
+        if unexpected:
+            messages.append(
+                f"__init__() got unexpected argument(s) {', '.join(unexpected)}. "
+                "Either you made a typo, or you added new arguments in a "
+                "subclass; if that is the case, the subclass should deal with "
+                "the new arguments explicitly."
             )
-            if prefix is None:
-                raise ValueError(
-                    f"__init__() got unexpected argument(s) {key}. Either you made "
-                    "a typo, or it is not a parameter of "
-                    f"{type(self).__name__}. "
-                    + _did_you_mean(key, known | self._prefixes())
-                )
-            if not key.startswith(prefix + "__"):
-                suffix = key[len(prefix) :].lstrip("_")
-                raise ValueError(
-                    f"Got an unexpected argument {key}, did you mean "
-                    f"{prefix}__{suffix}?"
-                )
+        messages.extend(
+            f"Got an unexpected argument {key}, did you mean {suggestion}?"
+            for key, suggestion in sorted(suggestions)
+        )
+        if messages:
+            raise ValueError("\n".join(messages))
 
     def _validate_params(self):
         # skorch's check at initialize; ours gives suggestions for typos.

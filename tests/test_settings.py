@@ -78,7 +78,7 @@ def test_unknown_constructor_argument_survives_clone_and_fails_at_fit(data):
     model = NNClassifier(**FAST, patiance=3)
     copy = clone(model)
     assert copy.get_params()["patiance"] == 3
-    with pytest.raises(ValueError, match="did you mean patience"):
+    with pytest.raises(ValueError, match="unexpected argument.s. patiance"):
         copy.fit(X, y)
 
 
