@@ -8,6 +8,7 @@ checkpoints -> decoded predictions. The public classes in
 outputs decoded; parameter storage is in ``parameters.py``.
 """
 
+import contextlib
 import copy
 import inspect
 import os
@@ -23,7 +24,6 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 from skorch.dataset import Dataset
-from skorch.history import History
 from skorch.net import NeuralNet
 from skorch.utils import is_dataset
 from torch.utils.data import DataLoader
@@ -36,6 +36,7 @@ from .preparation import DataPreparation
 from .runtime import draw_seed, resolve_device, resolve_n_threads, seeded, torch_threads
 from .shapes import reset_parameters, shape_kwargs
 from .training.checks import check_training_setup
+from .training.history import TrainingHistory
 from .training.loop import TrainingLoop
 from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
 
@@ -417,13 +418,17 @@ class NNEstimatorMixin(
         return self
 
     def initialize_history(self):
-        """Start an empty history."""
-        self.history_ = History()
+        """Start an empty history (skorch's, with cheap per-batch writes)."""
+        self.history_ = TrainingHistory()
         return self
 
     @property
     def _torch_device(self):
-        return torch.device(self.device_)
+        device = self.__dict__.get("_device_cache")
+        if device is None or device[0] != self.device_:
+            device = (self.device_, torch.device(self.device_))
+            self._device_cache = device
+        return device[1]
 
     # -- checks --------------------------------------------------------------
 
@@ -501,12 +506,23 @@ class NNEstimatorMixin(
         """skorch's ``load_params``; any ``device``, ``"auto"`` included."""
         if not self.initialized_:
             self.initialize()
+        with self._resolved_device():
+            return super().load_params(*args, **kwargs)
+
+    def save_params(self, *args, **kwargs):
+        """skorch's ``save_params``; any ``device``, ``"auto"`` included."""
+        with self._resolved_device():
+            return super().save_params(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _resolved_device(self):
+        # skorch maps tensors with the device parameter; "auto" is not one.
         requested = self.device
         self.__dict__["device"] = self.__dict__.get("device_") or resolve_device(
             requested
         )
         try:
-            return super().load_params(*args, **kwargs)
+            yield
         finally:
             self.__dict__["device"] = requested
 

@@ -18,18 +18,18 @@ name                      built from
 """
 
 import math
-import time
 import warnings
 
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 
 from .divergence import TrainingDivergedError, divergence_message
+from .history import last_row
 from .metrics import FrozenPredictions, score_outputs
 from .monitor import Monitor
-from .progress import batch_bar, print_epoch
+from .progress import batch_bar, epoch_line
 from .schedules import make_scheduler, step_scheduler
 
 
@@ -136,7 +136,7 @@ class DivergenceCheck(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if not training:
             return
-        row = net.history[-1]
+        row = last_row(net.history)
         loss = row["batches"][-1].get("train_loss") if row["batches"] else None
         if loss is not None and not math.isfinite(loss):
             raise TrainingDivergedError(
@@ -233,8 +233,12 @@ class BestModel(Callback):
             )
 
 
-class KerasProgress(Callback):
+class KerasProgress(PrintLog):
     """Keras-style progress: one line per epoch, and a batch bar at ``verbose=2``.
+
+    A ``PrintLog`` (named ``print_log`` and kept last, as skorch keeps its
+    own) that prints ``Epoch 3/20 - loss: ... - val_loss: ... *`` lines
+    instead of a table. Pass ``callbacks=[PrintLog()]`` for skorch's table.
 
     Parameters
     ----------
@@ -242,31 +246,45 @@ class KerasProgress(Callback):
         0 prints nothing, 1 a line per epoch, 2 also a bar over batches.
     monitor : str or None
         Key whose improvements are marked with ``*``.
+    sink : callable, default=print
+        Where the lines go; anything but ``print`` receives them even at
+        ``verbose=0``, as with skorch's ``PrintLog``.
+    keys_ignored : str or list of str, default=None
+        History keys left out of the line.
     """
 
-    def __init__(self, verbose=1, monitor=None):
+    def __init__(self, verbose=1, monitor=None, sink=print, keys_ignored=None):
+        super().__init__(keys_ignored=keys_ignored, sink=sink)
         self.verbose = verbose
         self.monitor = monitor
 
+    def acts_on(self, hook):
+        """Only the bar (``verbose=2``) needs each batch."""
+        return hook != "on_batch_end" or self.verbose >= 2
+
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         self.bar_ = None
-        self.started_ = time.perf_counter()
         if self.verbose >= 2 and dataset_train is not None:
             n_batches = -(-len(dataset_train) // max(1, net._train_batch_size))
             self.bar_ = batch_bar(n_batches, len(net.history), net._final_epoch)
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if training and self.bar_ is not None:
+        if training and getattr(self, "bar_", None) is not None:
             self.bar_.update()
 
     def on_epoch_end(self, net, **kwargs):
-        if self.bar_ is not None:
+        if getattr(self, "bar_", None) is not None:
             self.bar_.close()
             self.bar_ = None
-        if self.verbose >= 1:
-            row = net.history[-1]
-            improved = self.monitor if row.get(f"{self.monitor}_best") else None
-            print_epoch(row, net._final_epoch, improved)
+        if self.verbose < 1 and self.sink is print:
+            return
+        row = {
+            k: v
+            for k, v in last_row(net.history).items()
+            if k not in self.keys_ignored_
+        }
+        improved = self.monitor if row.get(f"{self.monitor}_best") else None
+        self.sink(epoch_line(row, net._final_epoch, improved))
 
 
 def _first(output):

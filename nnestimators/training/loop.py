@@ -109,7 +109,7 @@ class TrainingLoop:
         if SKLEARN_CALLBACKS:
             callbacks.append(("sklearn_callbacks", EpochTasks()))
         if not self._user_has(PrintLog):  # a user's PrintLog replaces it
-            callbacks.append(("progress", KerasProgress(self.verbose, monitor)))
+            callbacks.append(("print_log", KerasProgress(self.verbose, monitor)))
         return callbacks
 
     def _scorers(self):
@@ -153,15 +153,18 @@ class TrainingLoop:
             hook: [cb for _, cb in self.callbacks_ if _acts_on(cb, hook)]
             for hook in _HOOKS
         }
+        self._hook_callbacks["ids"] = tuple(map(id, (cb for _, cb in self.callbacks_)))
 
     def notify(self, method_name, **cb_kwargs):
         getattr(self, method_name)(self, **cb_kwargs)
         index = self.__dict__.get("_hook_callbacks")
-        callbacks = (
-            index[method_name]
-            if index is not None and method_name in index
-            else [cb for _, cb in self.callbacks_]
-        )
+        current = tuple(map(id, (cb for _, cb in self.callbacks_)))
+        if index is None or index.get("ids") != current:
+            self._index_hooks()  # callbacks_ was changed in place
+            index = self._hook_callbacks
+        callbacks = index.get(method_name)
+        if callbacks is None:  # an event of a user's own
+            callbacks = [cb for _, cb in self.callbacks_]
         for cb in callbacks:
             getattr(cb, method_name)(self, **cb_kwargs)
 
@@ -282,7 +285,13 @@ class TrainingLoop:
 
     def _shows_user_targets(self):
         # Decoding batches costs a little; only user callbacks look at them.
-        ours = (EpochTimer, PassthroughScoring, EpochMetrics, DivergenceCheck)
+        ours = (
+            EpochTimer,
+            PassthroughScoring,
+            EpochMetrics,
+            DivergenceCheck,
+            KerasProgress,
+        )
         return any(
             not isinstance(cb, ours)
             and (_acts_on(cb, "on_batch_begin") or _acts_on(cb, "on_batch_end"))
@@ -297,6 +306,19 @@ class TrainingLoop:
             return batch
         return Xi, self._decode_batch_targets(yi)
 
+    def _set_training(self, training=True):
+        # skorch sets the mode before every batch; walking the module tree
+        # each time costs more than a small network's step, so only on change.
+        module = self.__dict__.get("module_")
+        if isinstance(module, torch.nn.Module) and module.training == training:
+            criterion = self.__dict__.get("criterion_")
+            if not isinstance(criterion, torch.nn.Module) or (
+                criterion.training == training
+            ):
+                if len(self._modules) + len(self._criteria) <= 2:
+                    return
+        super()._set_training(training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Loss of one batch: the weighted mean of per-sample losses.
 
@@ -304,7 +326,10 @@ class TrainingLoop:
         those of the batch being processed (``sample_weight`` times class
         weights), so an override with skorch's signature works unchanged.
         """
-        y_true = to_tensor(y_true, device=self.device_)
+        if not (
+            isinstance(y_true, torch.Tensor) and y_true.device == self._torch_device
+        ):
+            y_true = to_tensor(y_true, device=self.device_)
         if isinstance(y_pred, torch.Tensor) and y_pred.shape != y_true.shape:
             if y_pred.numel() == y_true.numel() and y_true.dim() >= 1:
                 y_pred = y_pred.reshape(y_true.shape)
@@ -407,6 +432,9 @@ class _UserInterrupt:
 def _acts_on(callback, hook):
     if not isinstance(callback, Callback):
         return True
+    declared = getattr(callback, "acts_on", None)
+    if callable(declared):  # ours say when a hook has nothing to do
+        return declared(hook)
     if hook in vars(callback):
         return True
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
