@@ -14,6 +14,9 @@ from .base import NNEstimatorMixin
 from .modules import MLP, builds_own_module
 from .parameters import store_params as _store_params
 
+# "auto" standardizes a user module's targets beyond this mean or spread.
+AUTO_SCALE_LIMIT = 10.0
+
 
 class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     __doc__ = f"""A PyTorch network as a scikit-learn regressor.
@@ -34,8 +37,9 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         well as scaled ones. Losses in the history are then in standard
         units; metrics and predictions stay in the units of ``y``. ``"auto"``
         standardizes for the networks nnestimators builds (``MLP``,
-        ``ConvNet``, ``LeNet5``); a module of your own predicts in the units
-        of ``y``, as in skorch.
+        ``ConvNet``, ``LeNet5``), and for a module of your own when ``y``'s
+        mean or spread exceeds 10; otherwise your module sees ``y`` as
+        given, as in skorch.
 {TRAINING_PARAMETERS}
     Attributes
     ----------
@@ -120,7 +124,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     def _target_statistics(self, targets, sample_weight):
         """Mean and scale the network learns targets in (0 and 1 when off)."""
         n_targets = targets.shape[1]
-        if not self._standardizes():
+        if self.standardize_target is False:
             return np.zeros(n_targets), np.ones(n_targets)
         # Weighted, so that integer weights and repeated rows agree.
         weights = None
@@ -132,12 +136,20 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         mean = np.average(targets, axis=0, weights=weights)
         variance = np.average((targets - mean) ** 2, axis=0, weights=weights)
         scale = np.sqrt(variance)
+        if not self._standardizes(mean, scale):
+            return np.zeros(n_targets), np.ones(n_targets)
         return mean, np.where(scale > 0, scale, 1.0)
 
-    def _standardizes(self):
+    def _standardizes(self, mean, scale):
+        """``standardize_target="auto"``: for our modules, or targets far from unit scale.
+
+        A module of your own sees ``y`` as given (skorch's behaviour) while
+        the target is of order one, where networks train well either way.
+        """
         if self.standardize_target != "auto":
             return bool(self.standardize_target)
-        return builds_own_module(self.module)
+        far_from_unit = np.max(np.maximum(np.abs(mean), scale)) > AUTO_SCALE_LIMIT
+        return builds_own_module(self.module) or bool(far_from_unit)
 
     def _record_shapes(self, X, targets):
         self.n_outputs_ = targets.shape[1]
