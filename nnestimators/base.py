@@ -66,7 +66,7 @@ class NNEstimatorMixin(
         "module": [type, torch.nn.Module, callable],
         "criterion": [type, torch.nn.Module, callable],
         "optimizer": [type, callable],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [
             Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
@@ -326,10 +326,17 @@ class NNEstimatorMixin(
         Before ``fit`` the module gets only the shapes given as ``module__*``
         arguments, so ``initialize(); load_params(...)`` restores a net.
         """
-        self._check_param_names()
         self.device_ = resolve_device(self.device)
-        super().initialize()
+        super().initialize()  # ends with skorch's name check (_validate_params)
         return self
+
+    def _builds_own_components(self):
+        """Whether a subclass builds modules or criteria of its own (new prefixes)."""
+        cls = type(self)
+        return any(
+            getattr(cls, name) is not getattr(NNEstimatorMixin, name)
+            for name in ("initialize_module", "initialize_criterion")
+        )
 
     def _module_shapes(self):
         shapes = {}
@@ -374,6 +381,8 @@ class NNEstimatorMixin(
             print(reason or self._format_reinit_msg(name, kwargs))
 
     def _initialize_module(self, reason=None):
+        if "device_" not in self.__dict__:  # called on its own, before initialize
+            self.device_ = resolve_device(self.device)
         with self._current_init_context("module"):
             self._announce_reinit("module", reason)
             self.initialize_module()
@@ -402,6 +411,8 @@ class NNEstimatorMixin(
         return self
 
     def _initialize_criterion(self, reason=None):
+        if "device_" not in self.__dict__:
+            self.device_ = resolve_device(self.device)
         with self._current_init_context("criterion"):
             self._announce_reinit("criterion", reason)
             self.initialize_criterion()
@@ -444,7 +455,9 @@ class NNEstimatorMixin(
             },
             caller_name=type(self).__name__,
         )
-        self._check_param_names()
+        if not self._builds_own_components():
+            # Otherwise skorch's order: after initialize has registered them.
+            self._check_param_names()
         check_training_setup(self, validation_data)
 
     def _default_metrics(self):

@@ -147,8 +147,8 @@ class ParametersMixin:
         raise ValueError(
             f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
             + _did_you_mean(key, names | set(self._prefixes()))
-            + "Valid parameters are the constructor's arguments and routed names "
-            "such as module__<name>; see get_params()."
+            + f"Valid parameters are: {sorted(signature_names(type(self)))}, "
+            "and routed names such as module__<name>."
         )
 
     def _is_nested(self, key):
