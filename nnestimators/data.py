@@ -134,15 +134,19 @@ class ArrayDataset(Dataset):
         return Xi, yi
 
     def batch(self, positions):
-        """Inputs, targets and weights of ``positions`` (a CPU or device index)."""
+        """Inputs, targets and weights of ``positions`` (a slice or an index)."""
         index = positions if self._row_index is None else self._row_index[positions]
         if self.sparse:
             rows = index if isinstance(index, slice) else index.cpu().numpy()
             Xb = as_tensor(self.X_data[rows], self.device)
+        elif isinstance(self.inputs, torch.Tensor):
+            Xb = self.inputs[index]
         else:
-            Xb = _move(_take_rows(self.inputs, index), self.device)
-        yb = None if self.targets is None else _move(self.targets[index], self.device)
-        wb = None if self.weights is None else _move(self.weights[index], self.device)
+            Xb = _take_rows(self.inputs, index)
+        yb = None if self.targets is None else self.targets[index]
+        wb = None if self.weights is None else self.weights[index]
+        if self.storage != self.device:  # data kept on the CPU: move each batch
+            Xb, yb, wb = (_move(t, self.device) for t in (Xb, yb, wb))
         return Xb, yb, wb
 
 
@@ -180,40 +184,45 @@ class TensorBatches:
         return n // size if self.drop_last else -(-n // size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        device = self.dataset.storage
+        dataset, size, n = self.dataset, self.batch_size, len(self.dataset)
+        device = dataset.storage
+        order = None
         if self.shuffle:
-            # The draws a DataLoader makes with the same generator (its base
-            # seed, then the permutation): both paths see the same batches.
-            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
             order = torch.randperm(n, generator=self.generator).to(device)
-        else:
-            order = None
-        stop = n - n % self.batch_size if self.drop_last else n
+        elif dataset._row_index is not None:
+            order = torch.arange(n, device=device)
+        stop = n - n % size if self.drop_last else n
         try:
-            for start in range(0, stop, self.batch_size):
-                end = min(start + self.batch_size, n)
-                if order is None:
-                    positions = slice(start, end)
-                    if self.dataset._row_index is None:
-                        positions_index = positions
-                    else:
-                        positions_index = torch.arange(start, end, device=device)
-                else:
-                    positions_index = order[start:end]
-                Xb, yb, wb = self.dataset.batch(positions_index)
+            for start in range(0, stop, size):
+                end = min(start + size, n)
+                positions = slice(start, end) if order is None else order[start:end]
+                Xb, yb, wb = dataset.batch(positions)
                 if self.augment is not None:
                     Xb = self.augment(Xb)
                 if self.on_batch is not None:
-                    self.on_batch(self.dataset, positions_index, yb, wb)
+                    self.on_batch(dataset, positions, yb, wb)
                 yield Xb, yb
-            if self.shuffle:
-                # A DataLoader's RandomSampler draws the (empty) remainder
-                # permutation once the epoch is exhausted.
-                torch.randperm(n, generator=self.generator)
         finally:
             if self.on_batch is not None:
                 self.on_batch(None, None, None, None)
+
+
+class EpochPermutation(torch.utils.data.Sampler):
+    """A new permutation of ``range(n)`` from ``generator`` on every pass.
+
+    The sampler of the ``DataLoader`` path: the same draws as ``TensorBatches``
+    makes, so both paths see the same batches for the same seed.
+    """
+
+    def __init__(self, n, generator):
+        self.n = n
+        self.generator = generator
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        return iter(torch.randperm(self.n, generator=self.generator).tolist())
 
 
 def _tensors(X, device):
@@ -239,6 +248,8 @@ def _take(values, rows):
 
 
 def _move(batch, device):
+    if batch is None:
+        return None
     if isinstance(batch, dict):
         return {key: _move(value, device) for key, value in batch.items()}
     if batch.device == device:

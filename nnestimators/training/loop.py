@@ -27,7 +27,7 @@ from skorch.dataset import Dataset, get_len
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ..data import ArrayDataset, TensorBatches
+from ..data import ArrayDataset, EpochPermutation, TensorBatches
 from ..runtime import gc_paused
 from .callbacks import (
     BestModel,
@@ -228,22 +228,29 @@ class TrainingLoop:
             )
         if training:
             kwargs.setdefault("shuffle", True)
+        generator = self.__dict__.get("_shuffle_generator")
         if (
             iterator is DataLoader
             and kwargs.get("shuffle")
+            and generator is not None
             and not ({"generator", "sampler", "batch_sampler"} & set(kwargs))
         ):
-            # random_state governs the order here too, as on the fast path.
-            kwargs["generator"] = self.__dict__.get("_shuffle_generator")
+            # random_state governs the order here too: the fast path's draws.
+            kwargs.pop("shuffle")
+            kwargs["sampler"] = EpochPermutation(len(dataset), generator)
+            # The loader's base seed must not draw from the global generator,
+            # which dropout shares with the fast path.
+            kwargs["generator"] = torch.Generator()
         return iterator(dataset, batch_size=batch_size, **kwargs)
 
     def _set_batch_state(self, dataset, positions, targets, weights):
         if dataset is None:
             self._batch_state = None
             return
-        self._batch_state = BatchState(
-            targets, weights, dataset.row_metric_weights(_cpu_index(positions))
-        )
+        metric_weights = None
+        if dataset.metric_weights is not None:
+            metric_weights = dataset.row_metric_weights(_cpu_index(positions))
+        self._batch_state = BatchState(targets, weights, metric_weights)
 
     def _resolved_batch_size(self, n_rows, training):
         if self.batch_size == "auto":
