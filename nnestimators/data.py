@@ -139,12 +139,10 @@ class ArrayDataset(Dataset):
         if self.sparse:
             rows = index if isinstance(index, slice) else index.cpu().numpy()
             Xb = as_tensor(self.X_data[rows], self.device)
-        elif isinstance(self.inputs, torch.Tensor):
-            Xb = self.inputs[index]
         else:
             Xb = _take_rows(self.inputs, index)
-        yb = None if self.targets is None else self.targets[index]
-        wb = None if self.weights is None else self.weights[index]
+        yb = None if self.targets is None else _take_rows(self.targets, index)
+        wb = None if self.weights is None else _take_rows(self.weights, index)
         if self.storage != self.device:  # data kept on the CPU: move each batch
             Xb, yb, wb = (_move(t, self.device) for t in (Xb, yb, wb))
         return Xb, yb, wb
@@ -233,7 +231,10 @@ def _tensors(X, device):
 
 def _take_rows(inputs, index):
     if isinstance(inputs, dict):
-        return {key: value[index] for key, value in inputs.items()}
+        return {key: _take_rows(value, index) for key, value in inputs.items()}
+    if isinstance(index, torch.Tensor):
+        # index_select: a plain gather, cheaper than advanced indexing.
+        return torch.index_select(inputs, 0, index)
     return inputs[index]
 
 
