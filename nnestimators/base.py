@@ -331,12 +331,12 @@ class NNEstimatorMixin(
         return self
 
     def _builds_own_components(self):
-        """Whether a subclass builds modules or criteria of its own (new prefixes)."""
-        cls = type(self)
-        return any(
-            getattr(cls, name) is not getattr(NNEstimatorMixin, name)
-            for name in ("initialize_module", "initialize_criterion")
-        )
+        """Whether a user's subclass builds modules or criteria of its own."""
+        for name in ("initialize_module", "initialize_criterion"):
+            owner = next(k for k in type(self).__mro__ if name in vars(k))
+            if not owner.__module__.startswith("nnestimators."):
+                return True
+        return False
 
     def _module_shapes(self):
         shapes = {}
