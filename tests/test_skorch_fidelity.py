@@ -393,3 +393,25 @@ def test_binary_classifier_returns_labels_and_runs_skorch_scoring(classification
     ).fit(X, y)
     assert set(net.predict(X)) <= {0, 1}
     assert 0 <= net.history_[-1, "f1_cb"] <= 1
+
+
+# -- differences kept on purpose (docs/guide/coming-from-skorch.md) ------------
+
+
+def test_fit_uses_every_row_by_default(classification):
+    X, y = classification
+    net = NNClassifier(**FAST).fit(X, y)
+    assert "valid_loss" not in net.history_[-1]
+    assert sum(b["train_batch_size"] for b in net.history_[-1, "batches"]) == len(X)
+
+
+def test_default_optimizer_is_adam_at_1e_3():
+    net = NNClassifier()
+    assert net.optimizer is torch.optim.Adam and net.lr == 1e-3
+
+
+def test_sample_weight_with_a_custom_iterator_is_refused(classification):
+    X, y = classification
+    net = NNClassifier(**FAST, iterator_train__num_workers=0)
+    with pytest.raises(ValueError, match="need the built-in batching"):
+        net.fit(X, y, sample_weight=np.linspace(0.5, 2.0, len(y)))
