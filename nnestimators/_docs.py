@@ -24,12 +24,18 @@ TRAINING_PARAMETERS = """\
         scikit-learn scorer names (``"accuracy"``, ``"roc_auc"``, ``"f1"``,
         ``"neg_root_mean_squared_error"``, ...) or scorer callables
         ``scorer(estimator, X, y)`` (named after their metric), or a dict
-        ``{name: scorer}``; computed on the validation data each epoch from
-        one forward pass and recorded as ``valid_<name>``.
-        None records accuracy for classifiers and nothing else for regressors.
+        ``{name: scorer}``. Each epoch records ``train_<name>`` from the
+        outputs the training steps computed (as Keras does: no extra forward
+        pass, dropout active, weights changing during the epoch) and, with
+        validation data, ``valid_<name>`` from the validation pass. Unknown
+        names fail at fit; ``"roc_auc"`` on a multiclass target is
+        one-vs-rest. None scores accuracy on validation data only
+        (classifiers) and nothing for regressors.
     monitor : str, default="valid_loss"
         History key that defines the best epoch; losses and errors are
-        minimised, scores maximised.
+        minimised, scores maximised. Keras's names work (``"val_loss"``,
+        ``"loss"``, ``"val_accuracy"``); a key the fit will not record fails
+        at fit.
     patience : int or None, default=None
         Stop after this many epochs without improvement of ``monitor``;
         None never stops early.
@@ -37,8 +43,9 @@ TRAINING_PARAMETERS = """\
         Smallest change of ``monitor`` that counts as an improvement.
     restore_best_weights : bool, default=True
         At the end of ``fit``, put back the weights of the best monitored
-        epoch (when something is monitored), whether or not training
-        stopped early. ``partial_fit`` never restores.
+        epoch (when ``monitor`` is recorded), whether or not training
+        stopped early. ``partial_fit`` never restores; with skorch's
+        ``EarlyStopping`` in ``callbacks``, its ``load_best`` decides.
     checkpoint_dir : str or path-like, default=None
         When set, the best model so far is written atomically into a
         sub-folder of its own, ``checkpoint_path_``, whenever ``monitor``
@@ -73,6 +80,10 @@ TRAINING_PARAMETERS = """\
         Continue from the current weights and history on ``fit``.
     callbacks : list or None, default=None
         Extra skorch callbacks, as ``(name, callback)`` pairs or instances.
+        The training control above is made of callbacks too, in
+        ``callbacks_`` as ``metrics``, ``lr_schedule``, ``gradient_clip``,
+        ``divergence``, ``best_model`` and ``print_log``; tune them as
+        ``callbacks__best_model__patience=...`` or replace them by name.
     train_split : callable or None, default=None
         A skorch split (e.g. ``skorch.dataset.ValidSplit``) used when
         ``validation_fraction`` is 0 or None.

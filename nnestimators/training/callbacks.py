@@ -28,7 +28,7 @@ from skorch.callbacks import Callback, PrintLog
 from .divergence import TrainingDivergedError, divergence_message
 from .history import last_row
 from .metrics import FrozenPredictions, score_outputs
-from .monitor import Monitor
+from .monitor import Monitor, lower_is_better
 from .progress import batch_bar, epoch_line
 from .schedules import make_scheduler, step_scheduler
 
@@ -121,7 +121,7 @@ class LRSchedule(Callback):
                 self.lr_schedule,
                 net.optimizer_,
                 self.kwargs or {},
-                lower_is_better=Monitor(self.monitor).lower_is_better,
+                lower_is_better=lower_is_better(self.monitor),
                 max_epochs=net._planned_epochs,
             )
 

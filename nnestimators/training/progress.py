@@ -1,7 +1,5 @@
 """Keras-style progress lines: one per epoch, and a batch bar with ``verbose=2``."""
 
-import sys
-
 from tqdm.auto import tqdm
 
 # History keys and the short names Keras users know them by.
@@ -34,13 +32,6 @@ def _keras_name(key):
     if key.startswith("valid_"):
         return "val_" + key[len("valid_") :]
     return key
-
-
-def print_epoch(row, max_epochs, improved_key=None, file=None):
-    """Print the epoch's line; ``*`` marks an improvement of the monitored value."""
-    print(
-        epoch_line(row, max_epochs, improved_key), file=file or sys.stdout, flush=True
-    )
 
 
 def batch_bar(n_batches, epoch, max_epochs):
