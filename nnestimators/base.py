@@ -173,7 +173,9 @@ class NNEstimatorMixin(
         self : object
             The fitted estimator.
         """
-        continuing = self.warm_start and self.initialized_ and self._has_data_state()
+        # skorch's rule: warm_start continues an initialized net (one built by
+        # initialize() too, whose data state the first fit then records).
+        continuing = self.warm_start and self.initialized_
         return self._fit(
             X,
             y,
@@ -257,7 +259,7 @@ class NNEstimatorMixin(
         if batch_size == -1:
             batch_size = n_train
         epochs = epochs or self._max_epochs(n_train, batch_size)
-        with seeded(call_seed, self.device_):
+        with seeded(call_seed, self.device_), self._resolved_device():
             if reset or not self.initialized_:
                 self.initialize()
                 self.best_epoch_ = None
@@ -327,7 +329,8 @@ class NNEstimatorMixin(
         arguments, so ``initialize(); load_params(...)`` restores a net.
         """
         self.device_ = resolve_device(self.device)
-        super().initialize()  # ends with skorch's name check (_validate_params)
+        with self._resolved_device():
+            super().initialize()  # ends with skorch's name check (_validate_params)
         return self
 
     def _builds_own_components(self):
@@ -373,21 +376,32 @@ class NNEstimatorMixin(
         self.module_ = module
         return self
 
-    def _announce_reinit(self, name, reason):
-        # skorch's message on re-initializing a built component (verbose only).
-        kwargs = self.get_params_for(name)
-        built = isinstance(getattr(self, name + "_", None), torch.nn.Module)
+    def _announce_reinit(self, kind, names, reason):
+        # skorch's message on re-initializing built components (verbose only).
+        kwargs = {}
+        for name in names:
+            kwargs.update(self.get_params_for(name))
+        built = any(
+            isinstance(self.__dict__.get(name + "_"), torch.nn.Module) for name in names
+        )
         if (kwargs or reason or built) and self.initialized_ and self.verbose:
-            print(reason or self._format_reinit_msg(name, kwargs))
+            print(reason or self._format_reinit_msg(kind, kwargs))
+
+    def _place_components(self, names):
+        # skorch's step after building: each component to the device, compiled.
+        for name in names:
+            component = getattr(self, name + "_")
+            if isinstance(component, torch.nn.Module):
+                component = component.to(self.device_)
+                setattr(self, name + "_", self.torch_compile(component, name=name))
 
     def _initialize_module(self, reason=None):
         if "device_" not in self.__dict__:  # called on its own, before initialize
             self.device_ = resolve_device(self.device)
         with self._current_init_context("module"):
-            self._announce_reinit("module", reason)
+            self._announce_reinit("module", self._modules, reason)
             self.initialize_module()
-            module = self.module_.to(self.device_)
-            self.module_ = self.torch_compile(module, name="module")
+            self._place_components(self._modules)
         return self
 
     def initialize_criterion(self):
@@ -414,10 +428,9 @@ class NNEstimatorMixin(
         if "device_" not in self.__dict__:
             self.device_ = resolve_device(self.device)
         with self._current_init_context("criterion"):
-            self._announce_reinit("criterion", reason)
+            self._announce_reinit("criterion", self._criteria, reason)
             self.initialize_criterion()
-            if isinstance(self.criterion_, torch.nn.Module):
-                self.criterion_ = self.criterion_.to(self.device_)
+            self._place_components(self._criteria)
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
@@ -429,15 +442,26 @@ class NNEstimatorMixin(
         return self
 
     def initialize_history(self):
-        """Start an empty history (skorch's, with cheap per-batch writes)."""
-        self.history_ = TrainingHistory()
+        """Start an empty history (skorch's, with cheap per-batch writes).
+
+        A history given as ``history=`` (skorch's way) is cleared and kept.
+        """
+        given = self.__dict__.get("history_")
+        if given is not None and type(given) is not TrainingHistory:
+            given.clear()
+        else:
+            self.history_ = TrainingHistory()
         return self
 
     @property
     def _torch_device(self):
         device = self.__dict__.get("_device_cache")
         if device is None or device[0] != self.device_:
-            device = (self.device_, torch.device(self.device_))
+            resolved = torch.device(self.device_)
+            if resolved.type == "cuda" and resolved.index is None:
+                # Tensors report cuda:0, never bare "cuda": compare equal.
+                resolved = torch.device("cuda", torch.cuda.current_device())
+            device = (self.device_, resolved)
             self._device_cache = device
         return device[1]
 
@@ -472,7 +496,12 @@ class NNEstimatorMixin(
 
     def _raw_outputs(self, X):
         """Validated X through the network in bounded chunks; a CPU tensor."""
+        with self._resolved_device():
+            return self._raw_outputs_on_device(X)
+
+    def _raw_outputs_on_device(self, X):
         self.check_is_fitted()  # skorch's NotInitializedError, a NotFittedError
+        self._get_predict_nonlinearity()  # skorch's TypeError before any work
         if is_dataset(X):  # skorch's general path (and its callbacks' caching)
             outputs = self.forward_iter(X, device="cpu")
             return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
@@ -516,9 +545,10 @@ class NNEstimatorMixin(
     # -- persistence --------------------------------------------------------
 
     def load_params(self, *args, **kwargs):
-        """skorch's ``load_params``; any ``device``, ``"auto"`` included."""
-        if not self.initialized_:
-            self.initialize()
+        """skorch's ``load_params``; any ``device``, ``"auto"`` included.
+
+        As in skorch, the net must be initialized (``initialize()``) or fitted.
+        """
         with self._resolved_device():
             return super().load_params(*args, **kwargs)
 
@@ -529,7 +559,9 @@ class NNEstimatorMixin(
 
     @contextlib.contextmanager
     def _resolved_device(self):
-        # skorch maps tensors with the device parameter; "auto" is not one.
+        # skorch (and a skorch user's override: to_tensor(x, device=self.device))
+        # reads the device parameter as a torch device; "auto" is not one. While
+        # the net works, it reads what "auto" resolved to.
         requested = self.device
         self.__dict__["device"] = self.__dict__.get("device_") or resolve_device(
             requested
@@ -539,11 +571,19 @@ class NNEstimatorMixin(
         finally:
             self.__dict__["device"] = requested
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # Derived per fit; it holds references to callbacks_ as they were.
+        state.pop("_hook_callbacks", None)
+        return state
+
     def __setstate__(self, state):
         # skorch maps saved tensors to state["device"]; point it at the device
         # actually used, which falls back to the CPU on a machine without it.
+        # device=None keeps skorch's path: a DeviceWarning, then the CPU.
         requested = state.get("device")
-        state["device"] = state.get("device_", "cpu")  # unfitted: nothing to map
+        if requested is not None:
+            state["device"] = state.get("device_", "cpu")  # unfitted: nothing to map
         super().__setstate__(state)
         if "device_" in state:
             object.__setattr__(self, "device_", str(self.device))

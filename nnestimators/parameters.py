@@ -38,6 +38,9 @@ def store_params(estimator, params):
     for name, value in kwargs.items():
         if name in SKORCH_KEYWORDS:
             object.__setattr__(estimator, name, value)
+        elif name == "history" and value is not None:
+            # skorch's: a History instance the net records into.
+            object.__setattr__(estimator, "history_", value)
         elif name in _SKORCH_STATE:
             continue
         else:
@@ -59,7 +62,11 @@ class ParametersMixin:
     def __setattr__(self, name, value):
         if "__" in name and not name.startswith("_"):
             self.__dict__.setdefault("_routed", {})[name] = value
-        elif name.startswith("_") or name in signature_names(type(self)):
+        elif (
+            name.startswith("_")
+            or name in signature_names(type(self))
+            or "_routed" not in self.__dict__  # a subclass's __init__, before ours
+        ):
             object.__setattr__(self, name, value)
         else:
             # skorch's hook registers torch components (module_, ...) as before.
@@ -124,6 +131,7 @@ class ParametersMixin:
         names = set(self._get_param_names())
         for key in params:
             self._check_settable(key, names)
+        self._check_removed_callbacks(params)
         # Parameters of a parameter that is itself an estimator-like object
         # (augment__max_shift, say) go to that object, as scikit-learn does.
         nested = {k: v for k, v in params.items() if self._is_nested(k)}
@@ -150,6 +158,19 @@ class ParametersMixin:
             + f"Valid parameters are: {sorted(signature_names(type(self)))}, "
             "and routed names such as module__<name>."
         )
+
+    def _check_removed_callbacks(self, params):
+        # skorch's rule: a callback set to None has no parameters to set.
+        removed = {**self._routed_params(), **params}
+        for key in params:
+            parts = key.split("__")
+            if len(parts) == 3 and parts[0] == "callbacks":
+                owner = "callbacks__" + parts[1]
+                if owner in removed and removed[owner] is None:
+                    raise ValueError(
+                        f"Trying to set a parameter for callback {parts[1]} "
+                        "which does not exist."
+                    )
 
     def _is_nested(self, key):
         owner = key.split("__", 1)[0]

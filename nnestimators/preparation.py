@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
-from skorch.dataset import Dataset
+from skorch.dataset import Dataset, unpack_data
 from skorch.utils import is_dataset
 from torch.utils.data import Subset
 
@@ -49,6 +49,8 @@ class DataPreparation:
         weights = self._loss_weights(X, y, targets, sample_weight, streaming)
         if reset:
             self._record_shapes(X, targets)
+        if self._uses_custom_dataset():
+            return self._custom_dataset(X, targets, weights)
         return ArrayDataset(
             X,
             targets,
@@ -57,6 +59,23 @@ class DataPreparation:
             y_user=y,
             metric_weights=_metric_weights(sample_weight),
         )
+
+    def _uses_custom_dataset(self):
+        """A ``dataset=`` class or instance other than skorch's, or ``dataset__*``."""
+        return self.dataset is not Dataset or bool(self.get_params_for("dataset"))
+
+    def _custom_dataset(self, X, targets, weights):
+        # skorch's get_dataset builds the user's dataset (and refuses an
+        # instance combined with dataset__* arguments) from validated inputs
+        # and the encoded targets the loss needs; batches come from the
+        # DataLoader, so per-sample weights have no way in.
+        if weights is not None:
+            raise ValueError(
+                "sample_weight and class_weight need the built-in dataset; they "
+                f"cannot be combined with dataset={self.dataset!r}."
+            )
+        self._dataset_y = None
+        return self.get_dataset(X, targets)
 
     def _target_kind(self):
         return "continuous" if self._regression else "labels"
@@ -176,7 +195,12 @@ class DataPreparation:
         """
         self._dataset_y = None if y is None else np.asarray(y)
         if reset:
-            first_X, first_y = dataset[0]
+            # skorch's unpacking, with its message for datasets yielding
+            # other than (X, y).
+            first = dataset[0]
+            if not isinstance(first, tuple | list):
+                first = (first,)  # one value, not a pair
+            first_X, first_y = unpack_data(first)
             if isinstance(first_X, dict):
                 self.input_shape_ = None
             else:

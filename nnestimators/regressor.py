@@ -187,7 +187,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         return torch.as_tensor(values.reshape(targets.shape), dtype=torch.float32)
 
     def _frozen_outputs(self, raw):
-        return {"predict": self._decode(raw)}
+        return {"predict": self._predictions(raw)}
 
     def _decode(self, raw, dtype=np.float64):
         values = raw.numpy().astype(np.float64).reshape(len(raw), -1)
@@ -212,7 +212,13 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        return self._decode(self._raw_outputs(X), dtype)
+        return self._predictions(self._raw_outputs(X), dtype)
+
+    def _predictions(self, raw, dtype=np.float64):
+        # skorch's predict_nonlinearity ("auto": none for a regression loss),
+        # on the network's outputs before they go back to the units of y.
+        raw = torch.as_tensor(self._get_predict_nonlinearity()(raw)).float()
+        return self._decode(raw, dtype)
 
     @available_if(lambda self: False)
     def predict_proba(self, X):

@@ -97,7 +97,9 @@ def step_flops(module, input_shape, batch_size, *, training=True):
 def forward_flops(module, input_shape):
     """Estimated floating-point operations of a forward pass on one sample.
 
-    One dummy sample (zeros) goes through the module in evaluation mode, without
+    A network of ``Linear`` (and normalisation) layers on flat samples counts
+    two operations per parameter, without running it. Otherwise one dummy
+    sample (zeros) goes through the module in evaluation mode, without
     gradients and with the random generators left untouched; forward hooks
     count multiply-adds of ``Linear`` and convolution layers (two operations
     each, times the output positions); every other parameter counts two
@@ -125,6 +127,10 @@ def _measure_forward_flops(module, input_shape):
     parameter = next(module.parameters(), None)
     if parameter is None:
         return 0.0
+    if _is_plain_mlp(module, input_shape):
+        # Each weight is used once per sample: no need to run the module (whose
+        # forward may have side effects a user counts on).
+        return float(2 * sum(_plain_layer_values(layer) for layer in module.modules()))
     counted = {"flops": 0.0, "params": set()}
     handles = [
         layer.register_forward_hook(_counting_hook(counted))
@@ -155,6 +161,33 @@ def _measure_forward_flops(module, input_shape):
     # functional layer's weights): two operations per value and sample.
     rest = sum(p.numel() for p in module.parameters() if id(p) not in counted["params"])
     return float(counted["flops"] + 2 * rest)
+
+
+_PLAIN_LAYERS = (
+    nn.Linear,
+    nn.modules.batchnorm._NormBase,
+    nn.LayerNorm,
+    nn.GroupNorm,
+)
+
+
+def _is_plain_mlp(module, input_shape):
+    """Flat samples through layers that each use their weights once per sample."""
+    if len(input_shape) != 1:
+        return False
+    return all(
+        isinstance(layer, _PLAIN_LAYERS)
+        for layer in module.modules()
+        if next(layer.parameters(recurse=False), None) is not None
+    )
+
+
+def _plain_layer_values(layer):
+    # As the hooks count: a Linear layer's weights (its bias rides along),
+    # every other parameter once.
+    if isinstance(layer, nn.Linear):
+        return layer.weight.numel()
+    return sum(p.numel() for p in layer.parameters(recurse=False))
 
 
 def _counting_hook(counted):

@@ -30,6 +30,8 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
     if not reset:
         _check_image_shape(estimator, X)
     check = dict(dtype=np.float32, allow_nd=True, accept_sparse=("csr", "csc"))
+    if y is not _NO_Y:
+        _check_not_ragged(estimator, y)
     if y is _NO_Y:
         X = validate_data(estimator, X, reset=reset, **check)
     else:
@@ -59,6 +61,21 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
     elif "input_shape_" in vars(estimator):
         _check_sample_shape(estimator, X.shape)
     return X if y is _NO_Y else (X, y)
+
+
+def _check_not_ragged(estimator, y):
+    """Targets of different lengths (sequences) in plain words, not numpy's."""
+    if not (isinstance(y, np.ndarray) and y.dtype == object and y.ndim >= 1):
+        return
+    shapes = {np.shape(value) for value in y.ravel()[:10_000]}
+    if len(shapes) > 1 or shapes - {()}:
+        raise ValueError(
+            f"y holds arrays as values (shapes {sorted(shapes)[:3]}...); "
+            f"{type(estimator).__name__} needs one label or value per sample, "
+            "or a 2-d array of equal-length rows. For sequences of different "
+            "lengths, pass a torch Dataset yielding (X, y) pairs and a module "
+            "and criterion that handle them."
+        )
 
 
 def _check_target_shape(estimator, y, target_kind):

@@ -116,6 +116,19 @@ def test_auto_device_prefers_cuda(monkeypatch):
     assert torch.device(resolve_device("auto")).index is None
 
 
+def test_bare_cuda_compares_equal_to_the_tensors_device(monkeypatch):
+    # Tensors on the GPU report cuda:0; the "already there" checks of the
+    # per-batch path must see them as on "cuda", or they move every batch.
+    from nnestimators import NNClassifier
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    net = NNClassifier()
+    net.device_ = "cuda"
+    assert net._torch_device == torch.device("cuda", 0)
+    net.device_ = "cpu"
+    assert net._torch_device == torch.device("cpu")
+
+
 def test_auto_device_falls_back_to_mps(no_accelerator, monkeypatch):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     assert resolve_device("auto") == "mps"
@@ -545,3 +558,24 @@ def test_proc_readings_on_linux():
     assert threads._running_threads() >= 1
     assert threads._own_running_threads() >= 1
     assert threads.busy_cores() >= 0
+
+
+def test_forward_flops_of_a_plain_mlp_does_not_run_it():
+    # A forward with side effects (a user's module counting its calls) must
+    # not see an extra call from the thread rule.
+    calls = []
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Linear(6, 4)
+            self.out = nn.Linear(4, 2)
+
+        def forward(self, X):
+            calls.append(len(X))
+            return self.out(torch.relu(self.dense(X)))
+
+    assert threads.forward_flops(Counting(), (6,)) == 2 * (6 * 4 + 4 * 2)
+    assert calls == []
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())
+    assert threads.forward_flops(conv, (1, 5, 5)) == 2 * 18 * 9  # measured

@@ -415,3 +415,142 @@ def test_sample_weight_with_a_custom_iterator_is_refused(classification):
     net = NNClassifier(**FAST, iterator_train__num_workers=0)
     with pytest.raises(ValueError, match="need the built-in batching"):
         net.fit(X, y, sample_weight=np.linspace(0.5, 2.0, len(y)))
+
+
+# -- components and state as skorch users name and pass them -------------------
+
+
+def test_subclass_with_own_module_and_criterion_names(classification):
+    X, y = classification
+
+    class TwoPart(NNClassifier):
+        def initialize_module(self):
+            self.encoder_ = torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.ReLU())
+            self.head_ = torch.nn.Linear(8, 2)
+            return self
+
+        def initialize_criterion(self):
+            self.xent_ = torch.nn.CrossEntropyLoss()
+            return self
+
+        def infer(self, x, **fit_params):
+            return self.head_(self.encoder_(x.to(self.device_)))
+
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            return self.xent_(y_pred, y_true.to(self.device_))
+
+    net = TwoPart(**{**FAST, "max_epochs": 20}, lr=0.01).fit(X, y)
+    assert not hasattr(net, "module_")
+    assert {"encoder", "head"} <= set(net._modules)
+    losses = net.history_[:, "train_loss"]
+    assert losses[-1] < 0.8 * losses[0]  # both parts are trained
+    assert net.score(X, y) > 0.8
+
+
+def test_history_given_as_a_parameter_is_the_one_recorded(classification):
+    from skorch.history import History
+
+    class MyHistory(History):
+        pass
+
+    mine = MyHistory()
+    net = NNClassifier(**FAST, history=mine).fit(*classification)
+    assert net.history_ is mine and len(mine) == 3
+
+
+def test_warm_start_after_initialize_keeps_the_initial_weights(classification):
+    # skorch: fit on an initialized warm_start net continues from its weights,
+    # so a zero gradient clip changes nothing.
+    X, y = classification
+    net = NNClassifier(
+        make_classifier(input_units=10, output_units=2),
+        criterion=torch.nn.NLLLoss,
+        callbacks=[("clip", GradientNormClipping(0))],
+        warm_start=True,
+        **FAST,
+    ).initialize()
+    before = [p.detach().clone() for p in net.module_.parameters()]
+    net.fit(X, y)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.module_.parameters()))
+
+
+def test_custom_dataset_class_gets_its_arguments(classification):
+    seen = []
+
+    class Tagged(Dataset):
+        def __init__(self, *args, tag, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen.append(tag)
+
+    net = NNClassifier(**FAST, dataset=Tagged, dataset__tag=7).fit(*classification)
+    assert seen == [7] and net.score(*classification) > 0.5
+    given = NNClassifier(**FAST, dataset=Dataset(*classification), dataset__tag=1)
+    with pytest.raises(TypeError, match="Trying to pass an initialized Dataset"):
+        given.fit(*classification)
+
+
+def test_dataset_yielding_one_value_gets_skorchs_message():
+    class Flat(torch.utils.data.Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            return 0.0
+
+    with pytest.raises(ValueError, match="returns 1 value"):
+        NNClassifier(**FAST).fit(Flat(), None)
+
+
+def test_pickling_after_callbacks_were_swapped_out(classification):
+    import pickle
+
+    net = NNClassifier(**FAST, callbacks=[("mock", Mock(spec=Callback))])
+    net.fit(*classification)
+    net.callbacks = []  # skorch's recipe for a net whose callback cannot pickle
+    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != "mock"]
+    loaded = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(
+        loaded.predict(classification[0]), net.predict(classification[0])
+    )
+
+
+def test_parameters_of_a_removed_callback_are_refused():
+    net = NNClassifier(callbacks__print_log=None)
+    with pytest.raises(ValueError, match="callback print_log which does not exist"):
+        net.set_params(callbacks__print_log__sink=print)
+
+
+def test_load_params_needs_an_initialized_net(tmp_path, classification):
+    from skorch.exceptions import NotInitializedError
+
+    net = NNClassifier(**FAST).fit(*classification)
+    net.save_params(f_params=tmp_path / "p.pt")
+    with pytest.raises(NotInitializedError, match="initialize"):
+        NNClassifier(**FAST).load_params(f_params=tmp_path / "p.pt")
+
+
+def test_regressor_applies_predict_nonlinearity(regression):
+    X, y = regression
+    y = (y - y.mean()) / y.std()  # unit scale: outputs are not standardised
+    net = NNRegressor(**FAST).fit(X, y)
+    raw = net.predict(X)
+    shifted = clone(net).set_params(predict_nonlinearity=lambda t: t + 100.0)
+    assert np.allclose(shifted.fit(X, y).predict(X), raw + 100.0, atol=1e-4)
+    with pytest.raises(TypeError, match="predict_nonlinearity has to be"):
+        net.set_params(predict_nonlinearity=123).predict(X)
+
+
+def test_overrides_reading_self_device_get_a_torch_device(classification):
+    from skorch.utils import to_tensor
+
+    seen = []
+
+    class Mine(NNClassifier):
+        def infer(self, x, **fit_params):
+            seen.append(self.device)
+            return self.module_(to_tensor(x, device=self.device), **fit_params)
+
+    net = Mine(**FAST).fit(*classification)
+    net.predict(classification[0])
+    assert set(seen) == {net.device_} and net.device == "auto"
+    assert net.get_params()["device"] == "auto"

@@ -150,3 +150,12 @@ def test_misspelt_routed_parameter_is_reported_at_fit():
 
 def _classes(Estimator, y):
     return {} if Estimator is NNRegressor else {"classes": np.unique(y)}
+
+
+def test_ragged_targets_get_a_clear_error():
+    from nnestimators import NNRegressor
+
+    X = np.zeros((3, 2), dtype=np.float32)
+    y = np.array([np.zeros(1), np.zeros(3), np.zeros(2)], dtype=object)
+    with pytest.raises(ValueError, match="arrays as values"):
+        NNRegressor().fit(X, y)
