@@ -562,7 +562,12 @@ class NNEstimatorMixin(
         # skorch (and a skorch user's override: to_tensor(x, device=self.device))
         # reads the device parameter as a torch device; "auto" is not one. While
         # the net works, it reads what "auto" resolved to.
+        # get_params, clone and pickling still see the parameter as given.
+        if "_requested_device" in self.__dict__:
+            yield  # already resolved by an enclosing call
+            return
         requested = self.device
+        self.__dict__["_requested_device"] = requested
         self.__dict__["device"] = self.__dict__.get("device_") or resolve_device(
             requested
         )
@@ -570,11 +575,14 @@ class NNEstimatorMixin(
             yield
         finally:
             self.__dict__["device"] = requested
+            del self.__dict__["_requested_device"]
 
     def __getstate__(self):
         state = super().__getstate__()
         # Derived per fit; it holds references to callbacks_ as they were.
         state.pop("_hook_callbacks", None)
+        if "_requested_device" in state:  # pickled during fit (a callback)
+            state["device"] = state.pop("_requested_device")
         return state
 
     def __setstate__(self, state):

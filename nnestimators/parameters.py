@@ -112,6 +112,9 @@ class ParametersMixin:
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
+        if "_requested_device" in self.__dict__:
+            # While the net works, self.device reads the resolved device.
+            params["device"] = self.__dict__["_requested_device"]
         fitting = self.__dict__.get("_fitting_batch_sizes")
         if deep and fitting:
             # skorch's ProgressBar reads batch sizes from get_params; during

@@ -548,9 +548,38 @@ def test_overrides_reading_self_device_get_a_torch_device(classification):
     class Mine(NNClassifier):
         def infer(self, x, **fit_params):
             seen.append(self.device)
+            assert self.get_params()["device"] == "auto"  # clone sees the parameter
             return self.module_(to_tensor(x, device=self.device), **fit_params)
 
     net = Mine(**FAST).fit(*classification)
     net.predict(classification[0])
     assert set(seen) == {net.device_} and net.device == "auto"
     assert net.get_params()["device"] == "auto"
+
+
+def test_subclass_with_its_own_optimizers(classification):
+    # skorch's pattern: initialize_optimizer builds several optimizers and
+    # knows nothing of the estimator's own attributes.
+    class TwoOptimizers(NNClassifier):
+        def initialize_module(self):
+            super().initialize_module()
+            self.extra_ = torch.nn.Linear(10, 2)
+            return self
+
+        def initialize_optimizer(self):
+            self.optimizer_ = torch.optim.SGD(self.module_.parameters(), lr=0.1)
+            self.optimizer2_ = torch.optim.SGD(self.extra_.parameters(), lr=0.1)
+            return self
+
+        def infer(self, x, **fit_params):
+            return self.module_(x) + self.extra_(x)
+
+    class Snapshot(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.before = net.extra_.weight.detach().clone()
+
+    snapshot = Snapshot()
+    net = TwoOptimizers(**FAST, lr_schedule="step", callbacks=[snapshot])
+    net.fit(*classification)
+    assert net.lr_scheduler_.optimizer is net.optimizer_
+    assert not torch.equal(snapshot.before, net.extra_.weight)  # both optimizers step

@@ -116,7 +116,12 @@ class LRSchedule(Callback):
         self.kwargs = kwargs
 
     def on_train_begin(self, net, **kwargs):
-        if self.lr_schedule is not None and net.lr_scheduler_ is None:
+        # A subclass's own initialize_optimizer need not know lr_scheduler_.
+        current = getattr(net, "lr_scheduler_", None)
+        if getattr(current, "optimizer", None) is not net.optimizer_:
+            current = None  # the schedule of an optimizer since replaced
+        net.lr_scheduler_ = current
+        if self.lr_schedule is not None and current is None:
             net.lr_scheduler_ = make_scheduler(
                 self.lr_schedule,
                 net.optimizer_,
