@@ -503,9 +503,11 @@ class NNEstimatorMixin(
         self.check_is_fitted()  # skorch's NotInitializedError, a NotFittedError
         self._get_predict_nonlinearity()  # skorch's TypeError before any work
         if is_dataset(X):  # skorch's general path (and its callbacks' caching)
-            outputs = self.forward_iter(X, device="cpu")
-            return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
+            return self._dataset_outputs(X)
         X = validation.check_X(self, X, reset=False)
+        if self._uses_custom_dataset():
+            # Rows reach the network through the user's dataset, as in training.
+            return self._dataset_outputs(self.get_dataset(X))
         self._set_training(False)
         outputs = []
         rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
@@ -517,6 +519,10 @@ class NNEstimatorMixin(
                 output = first_output(self.infer(chunk))[:n_rows]
                 outputs.append(output.float().cpu())
         return torch.cat(outputs)
+
+    def _dataset_outputs(self, dataset):
+        outputs = self.forward_iter(dataset, device="cpu")
+        return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
 
     def __sklearn_is_fitted__(self):
         # skorch's restore workflow, initialize() then load_params(), counts.

@@ -583,3 +583,16 @@ def test_subclass_with_its_own_optimizers(classification):
     net.fit(*classification)
     assert net.lr_scheduler_.optimizer is net.optimizer_
     assert not torch.equal(snapshot.before, net.extra_.weight)  # both optimizers step
+
+
+def test_custom_dataset_is_used_for_prediction_too(classification):
+    X, y = classification
+
+    class Doubling(Dataset):
+        def __getitem__(self, i):
+            Xi, yi = super().__getitem__(i)
+            return Xi * 2, yi
+
+    net = NNClassifier(**FAST, dataset=Doubling).fit(X, y)
+    plain = NNClassifier(**FAST).fit(2 * X, y)  # same seed, weights and order
+    assert np.allclose(net.predict_proba(X), plain.predict_proba(2 * X), atol=1e-5)
