@@ -10,6 +10,7 @@ shown to callbacks carry the user's labels and units.
 """
 
 import contextlib
+import operator
 import signal
 import threading
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ _HOOKS = (
     "on_batch_end",
     "on_grad_computed",
 )
+_SEQUENCES = (tuple, list)
 
 
 @dataclass
@@ -147,24 +149,18 @@ class TrainingLoop:
 
     def _index_hooks(self):
         # Which callbacks act on each event; the rest are skipped per batch.
-        # A callback that is not a skorch Callback subclass (a Mock, an object
-        # with the hooks) is always called.
-        self._hook_callbacks = {
-            hook: [cb for _, cb in self.callbacks_ if _acts_on(cb, hook)]
-            for hook in _HOOKS
-        }
-        self._hook_callbacks["ids"] = tuple(map(id, (cb for _, cb in self.callbacks_)))
+        self._hook_callbacks = _HookIndex(self.callbacks_)
+        return self._hook_callbacks
 
     def notify(self, method_name, **cb_kwargs):
         getattr(self, method_name)(self, **cb_kwargs)
+        callbacks_ = self.callbacks_
         index = self.__dict__.get("_hook_callbacks")
-        current = tuple(map(id, (cb for _, cb in self.callbacks_)))
-        if index is None or index.get("ids") != current:
-            self._index_hooks()  # callbacks_ was changed in place
-            index = self._hook_callbacks
-        callbacks = index.get(method_name)
+        if index is None or not index.describes(callbacks_):
+            index = self._index_hooks()  # callbacks_ was changed
+        callbacks = index.hooks.get(method_name)
         if callbacks is None:  # an event of a user's own
-            callbacks = [cb for _, cb in self.callbacks_]
+            callbacks = [cb for _, cb in callbacks_]
         for cb in callbacks:
             getattr(cb, method_name)(self, **cb_kwargs)
 
@@ -275,17 +271,20 @@ class TrainingLoop:
             return
         batch_count = 0
         shows_labels = self._shows_user_targets()
+        keeps_state = isinstance(iterator, TensorBatches)  # it sets each batch's
+        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
         with gc_paused():
             for batch in iterator:
-                if self._batch_state is None and isinstance(batch, tuple | list):
+                if self._batch_state is None and isinstance(batch, _SEQUENCES):
                     self._batch_state = BatchState(batch[1] if len(batch) > 1 else None)
                 shown = self._user_batch(batch) if shows_labels else batch
                 self.notify("on_batch_begin", batch=shown, training=training)
                 step = step_fn(batch, **fit_params)
-                self.history.record_batch(prefix + "_loss", step["loss"].item())
-                self.history.record_batch(prefix + "_batch_size", _batch_len(batch))
+                history = self.history
+                history.record_batch(loss_key, step["loss"].item())
+                history.record_batch(size_key, _batch_len(batch))
                 self.notify("on_batch_end", batch=shown, training=training, **step)
-                if not isinstance(iterator, TensorBatches):
+                if not keeps_state:
                     self._batch_state = None
                 batch_count += 1
         self.history.record(prefix + "_batch_count", batch_count)
@@ -306,7 +305,7 @@ class TrainingLoop:
         )
 
     def _user_batch(self, batch):
-        if not isinstance(batch, tuple | list) or len(batch) != 2:
+        if not isinstance(batch, _SEQUENCES) or len(batch) != 2:
             return batch
         Xi, yi = batch
         if not isinstance(yi, torch.Tensor):
@@ -436,19 +435,60 @@ class _UserInterrupt:
             signal.signal(signal.SIGINT, previous)
 
 
+class _HookIndex:
+    """The callbacks that act on each event, for one state of ``callbacks_``.
+
+    ``notify`` checks per call that ``callbacks_`` still holds the same
+    entries (the same ``(name, callback)`` tuples, by identity, in the same
+    order): a comparison in C, where re-reading every callback costs more
+    than a small network's batch. Entries that are not tuples can change in
+    place, so for those the callbacks themselves are compared.
+    """
+
+    __slots__ = ("entries", "mutable", "hooks")
+
+    def __init__(self, callbacks_):
+        entries = list(callbacks_)
+        callbacks = [cb for _, cb in entries]
+        self.entries = entries
+        # The callbacks to compare when an entry is not a tuple; else None.
+        self.mutable = (
+            None if all(type(entry) is tuple for entry in entries) else callbacks
+        )
+        self.hooks = {
+            hook: [cb for cb in callbacks if _acts_on(cb, hook)] for hook in _HOOKS
+        }
+
+    def describes(self, callbacks_):
+        entries = self.entries
+        if len(callbacks_) != len(entries):
+            return False
+        if self.mutable is None:
+            return all(map(operator.is_, entries, callbacks_))
+        return all(map(operator.is_, self.mutable, (cb for _, cb in callbacks_)))
+
+
 def _acts_on(callback, hook):
+    # A callback that is not a skorch Callback subclass (a Mock, an object
+    # with the hooks) is always called.
     if not isinstance(callback, Callback):
         return True
+    if hook in getattr(callback, "__dict__", ()):  # set on the instance
+        return True
+    base = getattr(Callback, hook, None)
+    if base is not None and getattr(type(callback), hook, None) is base:
+        return False  # skorch's no-op, never overridden
     declared = getattr(callback, "acts_on", None)
     if callable(declared):  # ours say when a hook has nothing to do
         return declared(hook)
-    if hook in vars(callback):
-        return True
-    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+    return True
 
 
 def _batch_len(batch):
-    first = batch[0] if isinstance(batch, tuple | list) else batch
+    # skorch's get_len; for a tensor that is len(), read without its walk.
+    first = batch[0] if isinstance(batch, _SEQUENCES) else batch
+    if isinstance(first, torch.Tensor) and first.dim():
+        return first.shape[0]
     return get_len(first)
 
 
