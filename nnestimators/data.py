@@ -73,7 +73,7 @@ class ArrayDataset(Dataset):
     ):
         # skorch's Dataset.__init__ converts and checks; everything here is
         # validated already, so only the attributes skorch reads are set.
-        self.device = torch.device(device)
+        self.device = _indexed(torch.device(device))
         self.sparse = sp.issparse(X)
         resident = not self.sparse and _fits_on(self.device, X, targets, weights)
         self.storage = self.device if resident else torch.device("cpu")
@@ -246,6 +246,13 @@ def _take(values, rows):
     if hasattr(values, "iloc"):
         return values.iloc[rows]
     return values[rows]
+
+
+def _indexed(device):
+    # Tensors report cuda:0, never bare "cuda"; compare like with like.
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
 
 
 def _move(batch, device):
