@@ -29,7 +29,7 @@ from skorch.utils import is_dataset
 from torch.utils.data import DataLoader
 
 from . import validation
-from .data import first_output, prediction_chunks, prediction_rows
+from .data import first_output, indexed_device, prediction_chunks, prediction_rows
 from .mlp_attributes import MLPAttributesMixin
 from .parameters import ParametersMixin, store_params
 from .preparation import DataPreparation
@@ -457,11 +457,7 @@ class NNEstimatorMixin(
     def _torch_device(self):
         device = self.__dict__.get("_device_cache")
         if device is None or device[0] != self.device_:
-            resolved = torch.device(self.device_)
-            if resolved.type == "cuda" and resolved.index is None:
-                # Tensors report cuda:0, never bare "cuda": compare equal.
-                resolved = torch.device("cuda", torch.cuda.current_device())
-            device = (self.device_, resolved)
+            device = (self.device_, indexed_device(self.device_))
             self._device_cache = device
         return device[1]
 

@@ -73,7 +73,7 @@ class ArrayDataset(Dataset):
     ):
         # skorch's Dataset.__init__ converts and checks; everything here is
         # validated already, so only the attributes skorch reads are set.
-        self.device = _indexed(torch.device(device))
+        self.device = indexed_device(device)
         self.sparse = sp.issparse(X)
         resident = not self.sparse and _fits_on(self.device, X, targets, weights)
         self.storage = self.device if resident else torch.device("cpu")
@@ -248,8 +248,12 @@ def _take(values, rows):
     return values[rows]
 
 
-def _indexed(device):
-    # Tensors report cuda:0, never bare "cuda"; compare like with like.
+def indexed_device(device):
+    """``device`` as a ``torch.device`` that compares equal to its tensors'.
+
+    Tensors on the GPU report ``cuda:0``, never bare ``"cuda"``.
+    """
+    device = torch.device(device)
     if device.type == "cuda" and device.index is None:
         return torch.device("cuda", torch.cuda.current_device())
     return device
