@@ -15,6 +15,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.utils._param_validation import (
     Interval,
@@ -22,6 +23,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import check_is_fitted
 from skorch.dataset import Dataset
 from skorch.net import NeuralNet
@@ -238,6 +240,9 @@ class NNEstimatorMixin(
     ):
         self._check_setup(validation_data)
         self._fit_kind = "fit" if epochs is None else "partial_fit"
+        if sklearn.get_config()["enable_metadata_routing"]:
+            # Metadata nothing requested fails before any data is read.
+            process_routing(self, self._fit_kind, **fit_params)
         data_reset = reset or not self._has_data_state()
         if not data_reset:
             self._check_same_classes(classes)

@@ -6,6 +6,7 @@ from unittest.mock import Mock
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
@@ -596,3 +597,35 @@ def test_custom_dataset_is_used_for_prediction_too(classification):
     net = NNClassifier(**FAST, dataset=Doubling).fit(X, y)
     plain = NNClassifier(**FAST).fit(2 * X, y)  # same seed, weights and order
     assert np.allclose(net.predict_proba(X), plain.predict_proba(2 * X), atol=1e-5)
+
+
+class _RecordingForward(torch.nn.Module):
+    """Records the keyword arguments its forward receives."""
+
+    def __init__(self, n_features=10, n_outputs=2):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+        self.seen = []
+
+    def forward(self, X, **kwargs):
+        self.seen.append(kwargs)
+        return self.linear(X)
+
+
+def test_partial_fit_routes_metadata_it_requested(classification):
+    X, y = classification
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = NNClassifier(_RecordingForward, batch_size=50, random_state=0)
+        net.set_partial_fit_request(foo=True)
+        net.partial_fit(X[:100], y[:100], foo=1)
+        assert net.module_.seen == [{"foo": 1}, {"foo": 1}]
+        # Requested for partial_fit only: fit refuses it, as in skorch.
+        with pytest.raises(TypeError, match="unexpected argument"):
+            clone(net).fit(X[:100], y[:100], foo=1)
+
+
+def test_unrequested_metadata_fails_before_the_data_is_read():
+    # One class and a 1-d X would fail validation; the routing error comes first.
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(TypeError, match=r"unexpected argument.*\{'unknown'\}"):
+            NNClassifier(max_epochs=1).fit(np.zeros(10), np.zeros(10), unknown=1)

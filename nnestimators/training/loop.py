@@ -389,7 +389,13 @@ class TrainingLoop:
         interrupted = _UserInterrupt()
         try:
             with interrupted.watch():
-                self.fit_loop(dataset, None, epochs=epochs, **fit_params)
+                self.fit_loop(
+                    dataset,
+                    None,
+                    epochs=epochs,
+                    _routing_method=self._fit_kind,
+                    **fit_params,
+                )
         except KeyboardInterrupt:
             if not interrupted.by_user:
                 self._batch_state = None
