@@ -32,8 +32,11 @@ TRAINING_PARAMETERS = """\
         one-vs-rest. None scores accuracy on validation data only
         (classifiers) and nothing for regressors.
     monitor : str, default="valid_loss"
-        History key that defines the best epoch; losses and errors are
-        minimised, scores maximised. Keras's names work (``"val_loss"``,
+        History key that defines the best epoch. Keys of ``metrics`` hold
+        scikit-learn scores and are maximised whatever their names (scorers
+        negate errors: ``neg_root_mean_squared_error``); a skorch scoring
+        callback's key follows its ``lower_is_better``; other keys with
+        "loss" or "error" in their names are minimised. Keras's names work (``"val_loss"``,
         ``"loss"``, ``"val_accuracy"``); a key the fit will not record fails
         at fit.
     patience : int or None, default=None

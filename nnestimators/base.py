@@ -286,6 +286,7 @@ class NNEstimatorMixin(
         return max(1, n_rows - int(np.ceil(fraction * n_rows)))
 
     def _begin_training(self, seed, batch_size, n_train, epochs):
+        self._stop_requested = False
         self._shuffle_generator = torch.Generator().manual_seed(seed)
         self._train_batch_size = batch_size
         self._planned_epochs = epochs

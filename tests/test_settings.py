@@ -60,6 +60,39 @@ def test_unknown_monitor_fails_before_training(data, monitor, match):
         model.fit(X, y)
 
 
+@pytest.mark.parametrize("validation_fraction", [0.2, None])
+def test_a_chosen_monitor_that_would_restore_nothing_fails(data, validation_fraction):
+    # No patience: only restore_best_weights reads it, and it must act.
+    X, y = data
+    model = NNClassifier(
+        **FAST, monitor="val_acuracy", validation_fraction=validation_fraction
+    )
+    # The message of the check before training (no callback could record it).
+    with pytest.raises(ValueError, match="val_acuracy' is not recorded by this fit"):
+        model.fit(X, y)
+    # A callback of the user's might record it: then it fails after epoch 1.
+    with pytest.raises(ValueError, match="was not recorded in epoch 1"):
+        clone(model).set_params(callbacks=[CountEpochs()]).fit(X, y)
+    model.set_params(monitor="valid_accuracy")
+    if validation_fraction is None:  # no validation data: nothing to monitor
+        with pytest.raises(ValueError, match="give validation data"):
+            model.fit(X, y)
+        assert (
+            model.set_params(restore_best_weights=False).fit(X, y).best_epoch_ is None
+        )
+    else:
+        assert model.fit(X, y).best_epoch_ is not None
+
+
+def test_schedule_arguments_without_a_schedule_fail(data):
+    X, y = data
+    model = NNClassifier(**FAST, lr_schedule__gamma=0.5)
+    _fails_before_training(
+        model, X, y, "lr_schedule__gamma given, but lr_schedule=None"
+    )
+    assert model.set_params(lr_schedule="step").fit(X, y).history_[-1, "lr"] < 1e-3
+
+
 def test_metric_typo_fails_even_without_validation(data):
     X, y = data
     with pytest.raises(ValueError, match="Did you mean 'accuracy'"):

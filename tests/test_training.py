@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import cross_val_score, train_test_split
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EpochScoring
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.training.divergence import TrainingDivergedError
@@ -75,6 +75,39 @@ def test_monitor_a_score_is_maximised(overfitting):
     best = history["valid_roc_auc"].idxmax()
     assert model.best_epoch_ == history["epoch"][best]
     assert history["valid_roc_auc_best"].sum() >= 1
+
+
+def test_metric_keys_are_maximised_whatever_their_names():
+    # Scorers return scores (RMSE negated), even under an "rmse" or "error" name.
+    X, y = make_regression(n_samples=200, n_features=5, noise=5.0, random_state=0)
+    model = NNRegressor(
+        max_epochs=15,
+        validation_fraction=0.2,
+        metrics={"rmse": "neg_root_mean_squared_error", "max_error": "neg_max_error"},
+        monitor="val_rmse",
+        random_state=0,
+    ).fit(X, y)
+    history = model.history_frame()
+    assert (history["valid_rmse"] < 0).all()
+    assert model.best_epoch_ == history["epoch"][history["valid_rmse"].idxmax()]
+    assert model.best_epoch_ > 1  # still improving: the worst epoch is the first
+    model.set_params(monitor="valid_max_error").fit(X, y)
+    history = model.history_frame()
+    assert model.best_epoch_ == history["epoch"][history["valid_max_error"].idxmax()]
+
+
+def test_a_skorch_scoring_callback_says_its_direction(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    scoring = EpochScoring("roc_auc", name="error_free", lower_is_better=False)
+    model = _wide(
+        max_epochs=40, patience=4, monitor="error_free", callbacks=[scoring]
+    ).fit(X_train, y_train, validation_data=(X_val, y_val))
+    history = model.history_frame()
+    assert len(history) < 40
+    assert model.best_epoch_ == history["epoch"][history["error_free"].idxmax()]
+    # skorch's order in callbacks_ (the user's last before print_log); the
+    # best epoch is tracked after the user's callbacks all the same.
+    assert [name for name, _ in model.callbacks_][-2:] == ["EpochScoring", "print_log"]
 
 
 def test_internal_validation_split_is_reproducible_and_auto_with_patience(cancer):
@@ -275,6 +308,24 @@ def test_verbose_marks_improvements(overfitting, capsys):
     assert first.startswith("Epoch 1/3 - loss: ")
     assert "val_loss: " in first and first.split("val_loss: ")[1].split()[1] == "*"
     assert first.endswith("s")
+
+
+def test_the_stopping_epoch_reaches_every_callback(overfitting, capsys):
+    X_train, X_val, y_train, y_val = overfitting
+    seen = []
+
+    class Recorder(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append((net.history[-1, "epoch"], net.history[-1, "lr"]))
+
+    model = _wide(patience=3, verbose=1, callbacks=[Recorder()]).fit(
+        X_train, y_train, validation_data=(X_val, y_val)
+    )
+    epochs = len(model.history_)
+    assert epochs < 60
+    assert seen == [(epoch, 1e-2) for epoch in range(1, epochs + 1)]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith(f"Epoch {epochs}/60 - ")
 
 
 def test_history_frame_columns(cancer):

@@ -9,7 +9,6 @@ import torch
 from skorch.history import History
 
 from ..runtime import resolve_device, resolve_n_threads, seeded, torch_threads
-from ..training.monitor import lower_is_better
 from ..training.schedules import make_scheduler
 from .codec import Decoder, Malformed, describe_not_saved, device_available
 from .errors import CheckpointError, CorruptCheckpointError, UntrustedCheckpointError
@@ -331,7 +330,7 @@ def _rebuild_scheduler(estimator, scheduler_state):
         estimator.lr_schedule,
         estimator.optimizer_,
         estimator.get_params_for("lr_schedule"),
-        lower_is_better=lower_is_better(estimator.monitor),
+        lower_is_better=estimator._monitor_lower_is_better(),
         # Only a default: the saved state sets the schedule's length.
         max_epochs=max(1, len(estimator.history_)),
     )

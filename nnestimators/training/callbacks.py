@@ -34,7 +34,16 @@ from .schedules import make_scheduler, step_scheduler
 
 
 class EarlyStop(KeyboardInterrupt):
-    """Raised by ``BestModel`` to end training; skorch's loop ends the fit normally."""
+    """Ends training; skorch's loop ends the fit normally."""
+
+
+def stop_after_this_epoch(net):
+    """End training once every callback has seen this epoch (Keras's ``stop_training``).
+
+    Raising ``EarlyStop`` in ``on_epoch_end`` instead would hide the epoch
+    from the callbacks after this one: the progress line, the user's loggers.
+    """
+    net._stop_requested = True
 
 
 class EpochMetrics(Callback):
@@ -108,12 +117,18 @@ class LRSchedule(Callback):
         History key a ``"plateau"`` schedule watches.
     kwargs : dict
         The ``lr_schedule__*`` arguments.
+    lower_is_better : bool or None
+        Direction of ``monitor`` for ``"plateau"``; None infers it from the
+        name.
     """
 
-    def __init__(self, lr_schedule=None, monitor="valid_loss", kwargs=None):
+    def __init__(
+        self, lr_schedule=None, monitor="valid_loss", kwargs=None, lower_is_better=None
+    ):
         self.lr_schedule = lr_schedule
         self.monitor = monitor
         self.kwargs = kwargs
+        self.lower_is_better = lower_is_better
 
     def on_train_begin(self, net, **kwargs):
         # A subclass's own initialize_optimizer need not know lr_scheduler_.
@@ -126,17 +141,24 @@ class LRSchedule(Callback):
                 self.lr_schedule,
                 net.optimizer_,
                 self.kwargs or {},
-                lower_is_better=lower_is_better(self.monitor),
+                lower_is_better=(
+                    lower_is_better(self.monitor)
+                    if self.lower_is_better is None
+                    else self.lower_is_better
+                ),
                 max_epochs=net._planned_epochs,
             )
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_begin(self, net, **kwargs):
+        # Recorded first, so every callback's on_epoch_end sees this epoch's rate.
         try:
             lr = net.optimizer_.param_groups[0]["lr"]
         except (AttributeError, TypeError, KeyError, IndexError):
             lr = None  # a stand-in optimizer (a Mock in a test, say)
         if isinstance(lr, int | float):
             net.history.record("lr", lr)
+
+    def on_epoch_end(self, net, **kwargs):
         step_scheduler(net.lr_scheduler_, last_row(net.history).get(self.monitor))
 
 
@@ -180,6 +202,9 @@ class BestModel(Callback):
         Whether a fit that does not record ``monitor`` is an error (early
         stopping, checkpoints and plateau schedules need it); otherwise such
         a fit just has no best epoch.
+    lower_is_better : bool or None
+        Whether smaller values of ``monitor`` are better; None infers it
+        from the name (the estimators pass what their ``metrics`` say).
     """
 
     def __init__(
@@ -190,6 +215,7 @@ class BestModel(Callback):
         restore_best_weights=True,
         checkpoint_dir=None,
         required=True,
+        lower_is_better=None,
     ):
         self.monitor = monitor
         self.patience = patience
@@ -197,10 +223,13 @@ class BestModel(Callback):
         self.restore_best_weights = restore_best_weights
         self.checkpoint_dir = checkpoint_dir
         self.required = required
+        self.lower_is_better = lower_is_better
 
     def on_train_begin(self, net, **kwargs):
         # Continued training (warm_start, partial_fit) picks up where it was.
-        self.tracker_ = Monitor.from_history(net.history, self.monitor, self.min_delta)
+        self.tracker_ = Monitor.from_history(
+            net.history, self.monitor, self.min_delta, self.lower_is_better
+        )
         self.best_state_ = None
         self.stopped_ = False
 
@@ -225,7 +254,7 @@ class BestModel(Callback):
         waited = self.tracker_.epochs_without_improvement
         if self.patience is not None and waited >= self.patience:
             self.stopped_ = True
-            raise EarlyStop()
+            stop_after_this_epoch(net)
 
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:

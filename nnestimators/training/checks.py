@@ -44,6 +44,11 @@ def check_training_setup(estimator, validation_data):
             )
         train_scorers = scorers if estimator.metrics is not None else {}
         _check_monitor(estimator, monitor, scorers, train_scorers, has_validation)
+    elif estimator._monitor_required():
+        # A monitor the user chose must act: restore_best_weights reads it.
+        train_scorers = scorers if estimator.metrics is not None else {}
+        _check_monitor(estimator, monitor, scorers, train_scorers, has_validation)
+    _check_lr_schedule_arguments(estimator)
     if estimator.checkpoint_dir is not None:
         from ..checkpoints import check_checkpoint_dir
 
@@ -70,8 +75,21 @@ def _check_monitor(estimator, monitor, scorers, train_scorers, has_validation):
         f"monitor={estimator.monitor!r} is not recorded by this fit.{hint} "
         f"Recorded keys: {sorted(known | user_keys)}. Add the metric to "
         "metrics=[...] (recorded as train_<name> and valid_<name>), or give "
-        "validation data for valid_* keys."
+        "validation data for valid_* keys (validation_fraction or "
+        "fit(..., validation_data=...))."
     )
+
+
+def _check_lr_schedule_arguments(estimator):
+    if estimator.lr_schedule is not None:
+        return
+    given = sorted(estimator.get_params_for("lr_schedule"))
+    if given:
+        names = ", ".join(f"lr_schedule__{name}" for name in given)
+        raise ValueError(
+            f"{names} given, but lr_schedule=None: set lr_schedule (e.g. "
+            "'step', 'cosine', 'plateau') for them to act."
+        )
 
 
 def _user_callback_keys(callbacks):

@@ -39,6 +39,7 @@ from .callbacks import (
     LRSchedule,
 )
 from .metrics import make_scorers
+from .monitor import lower_is_better
 from .sklearn_callbacks import SKLEARN_CALLBACKS, EpochTasks
 
 # "auto" training length: enough optimiser steps for small tables, at least
@@ -59,6 +60,8 @@ _HOOKS = (
     "on_grad_computed",
 )
 _SEQUENCES = (tuple, list)
+# Default callbacks that read what the user's callbacks record each epoch.
+_AFTER_USER_CALLBACKS = ("lr_schedule", "best_model")
 
 
 @dataclass
@@ -80,6 +83,7 @@ class TrainingLoop:
     @property
     def _default_callbacks(self):
         monitor = self._monitor_key()
+        lower = self._monitor_lower_is_better()
         callbacks = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
@@ -88,7 +92,10 @@ class TrainingLoop:
             (
                 "lr_schedule",
                 LRSchedule(
-                    self.lr_schedule, monitor, self.get_params_for("lr_schedule")
+                    self.lr_schedule,
+                    monitor,
+                    self.get_params_for("lr_schedule"),
+                    lower_is_better=lower,
                 ),
             ),
         ]
@@ -104,7 +111,8 @@ class TrainingLoop:
                     self.min_delta,
                     self.restore_best_weights and not self._user_stops_training(),
                     self.checkpoint_dir,
-                    required=self._uses_monitor(),
+                    required=self._monitor_required(),
+                    lower_is_better=lower,
                 ),
             )
         )
@@ -120,6 +128,11 @@ class TrainingLoop:
             return make_scorers(metrics, self._metric_context())
         except ValueError:
             return {}  # reported by the checks at fit
+
+    def _monitor_lower_is_better(self):
+        """Direction of ``monitor``: what the metrics or a user's scoring says."""
+        callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else ()
+        return lower_is_better(self._monitor_key(), self._scorers(), callbacks)
 
     def _user_stops_training(self):
         # skorch's EarlyStopping owns stopping and restoring (its load_best).
@@ -142,6 +155,15 @@ class TrainingLoop:
             or self.lr_schedule == "plateau"
         )
 
+    def _monitor_required(self):
+        """Whether a fit that does not record ``monitor`` is an error.
+
+        Yes when something needs it, or when the user chose it (a monitor
+        other than the default) for ``restore_best_weights``.
+        """
+        chosen = self._monitor_key() != "valid_loss" and self.restore_best_weights
+        return self._uses_monitor() or chosen
+
     def initialize_callbacks(self):
         super().initialize_callbacks()
         self._index_hooks()
@@ -163,6 +185,8 @@ class TrainingLoop:
             callbacks = [cb for _, cb in callbacks_]
         for cb in callbacks:
             getattr(cb, method_name)(self, **cb_kwargs)
+        if method_name == "on_epoch_end" and self.__dict__.pop("_stop_requested", 0):
+            raise EarlyStop()
 
     # -- data ------------------------------------------------------------------
 
@@ -461,8 +485,9 @@ class _HookIndex:
         self.mutable = (
             None if all(type(entry) is tuple for entry in entries) else callbacks
         )
+        order = [cb for _, cb in _execution_order(entries)]
         self.hooks = {
-            hook: [cb for cb in callbacks if _acts_on(cb, hook)] for hook in _HOOKS
+            hook: [cb for cb in order if _acts_on(cb, hook)] for hook in _HOOKS
         }
 
     def describes(self, callbacks_):
@@ -472,6 +497,18 @@ class _HookIndex:
         if self.mutable is None:
             return all(map(operator.is_, entries, callbacks_))
         return all(map(operator.is_, self.mutable, (cb for _, cb in callbacks_)))
+
+
+def _execution_order(entries):
+    """``callbacks_`` in the order they are called: ``lr_schedule`` and
+    ``best_model`` after the user's callbacks, whose scores they may watch,
+    and before the PrintLogs that skorch keeps last (to show the marks)."""
+    deferred = [entry for entry in entries if entry[0] in _AFTER_USER_CALLBACKS]
+    rest = [entry for entry in entries if entry[0] not in _AFTER_USER_CALLBACKS]
+    tail = len(rest)
+    while tail and isinstance(rest[tail - 1][1], PrintLog):
+        tail -= 1
+    return rest[:tail] + deferred + rest[tail:]
 
 
 def _acts_on(callback, hook):

@@ -6,8 +6,33 @@ import math
 _LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse")
 
 
-def lower_is_better(key):
-    """Infer the direction of a history key: losses and errors go down."""
+def lower_is_better(key, scores=(), callbacks=()):
+    """Whether smaller values of the history key ``key`` are better.
+
+    Parameters
+    ----------
+    key : str
+        A history key, e.g. ``"valid_loss"`` or ``"valid_rmse"``.
+    scores : iterable of str, default=()
+        Names of the ``metrics``: their keys (``train_<name>``,
+        ``valid_<name>``) hold scikit-learn scores, which are maximised
+        whatever the name says (``max_error`` is negated by its scorer, a
+        name such as ``"rmse"`` may hold ``neg_root_mean_squared_error``).
+    callbacks : iterable, default=()
+        Callbacks (or ``(name, callback)`` pairs): a skorch scoring callback
+        named ``key`` says the direction with its ``lower_is_better``.
+
+    Other keys go by their name: losses and errors are minimised.
+    """
+    scores = set(scores)
+    for prefix in ("train_", "valid_"):
+        if key.startswith(prefix) and key[len(prefix) :] in scores:
+            return False
+    for item in callbacks:
+        callback = item[1] if isinstance(item, tuple) else item
+        direction = getattr(callback, "lower_is_better", None)
+        if getattr(callback, "name", None) == key and isinstance(direction, bool):
+            return direction
     name = key.lower()
     if "neg_" in name:
         return False
@@ -46,20 +71,23 @@ class Monitor:
         History key, e.g. ``"valid_loss"`` or ``"valid_roc_auc"``.
     min_delta : float
         Smallest change that counts as an improvement.
+    lower : bool or None
+        Whether smaller values are better; None infers it from the key's
+        name (see ``lower_is_better``).
     """
 
-    def __init__(self, key, min_delta=0.0):
+    def __init__(self, key, min_delta=0.0, lower=None):
         self.key = key
         self.min_delta = abs(min_delta)
-        self.lower_is_better = lower_is_better(key)
+        self.lower_is_better = lower_is_better(key) if lower is None else lower
         self.best_value = None
         self.best_epoch = None
         self.epochs_without_improvement = 0
 
     @classmethod
-    def from_history(cls, history, key, min_delta=0.0):
+    def from_history(cls, history, key, min_delta=0.0, lower=None):
         """Rebuild the tracking state of a fit that is being continued."""
-        monitor = cls(key, min_delta)
+        monitor = cls(key, min_delta, lower)
         for row in history:
             if key in row:
                 monitor.update(row["epoch"], row[key])

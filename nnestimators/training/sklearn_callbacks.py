@@ -71,6 +71,6 @@ class EpochTasks(Callback):
             estimator=net, X=X, y=y, reconstruction_attributes=lambda: {}
         )
         if stop:
-            from .callbacks import EarlyStop
+            from .callbacks import stop_after_this_epoch
 
-            raise EarlyStop()
+            stop_after_this_epoch(net)
