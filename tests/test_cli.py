@@ -315,6 +315,18 @@ BAD_INPUTS = {
         lambda d: ["--scheduler", "tcp://127.0.0.1:1", "--dask", "local"],
         "not allowed with",
     ),
+    "infinite feature": (
+        lambda d: ["--data", _write(d, "t.csv", "a b,c\n1,x\ninf,y\n3,x\n4,y\n")],
+        "column(s) 'a b' hold infinite values",
+    ),
+    "feature beyond float32": (
+        lambda d: ["--data", _write(d, "t.csv", "a,c\n1,x\n1e300,y\n3,x\n4,y\n")],
+        "values beyond 3.4e+38",
+    ),
+    "regression target beyond float32": (
+        lambda d: ["--data", _write(d, "t.csv", "a,b\n1,0.5\n2,-1e39\n3,2.5\n")],
+        "'b' (the target)",
+    ),
     "out is a file": (
         lambda d: ["--cv", 2, "--out", _write(d, "taken", "x")],
         "--out",
@@ -437,6 +449,30 @@ def test_report_keeps_the_users_files(tmp_path, capsys, monkeypatch):
         assert "is not empty and holds no earlier report" in err
     for name in ("report.html", "summary.csv", "metrics.json"):
         assert (folder / name).read_text() == f"my own {name}"
+
+
+@pytest.mark.parametrize("kind", ["link", "folder", "unlisted file"])
+def test_overwrite_never_writes_through_what_the_report_did_not_write(
+    kind, tmp_path, capsys, monkeypatch
+):
+    _forbid_training(monkeypatch)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / cli.MARKER).write_text(json.dumps({"files": ["report.html"]}))
+    (folder / "report.html").write_text("earlier report")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    if kind == "link":
+        (folder / "summary.csv").symlink_to(notes)
+    elif kind == "folder":
+        (folder / "summary.csv").mkdir()
+    else:
+        (folder / "summary.csv").write_text("mine")
+    status, _, err = _run(capsys, "--cv", 2, "--out", folder, "--overwrite")
+    assert status == 2
+    assert "holds summary.csv under the names a report writes" in err
+    assert notes.read_text() == "mine"
+    assert (folder / "report.html").read_text() == "earlier report"
 
 
 def test_earlier_report_is_replaced_only_with_overwrite(csv_path, tmp_path, capsys):

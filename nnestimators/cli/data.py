@@ -348,6 +348,38 @@ def select_features(X, drop=(), say=print, target=None):
     return X[kept], ordered
 
 
+def check_finite(X, y, task, target="target"):
+    """Refuse infinite values, and values beyond float32, which the network uses.
+
+    Missing values are fine (the preprocessing imputes them); ``inf`` or
+    ``1e300`` would only fail inside training, without the column's name.
+
+    Raises
+    ------
+    CliError
+        Naming the columns that hold such values.
+    """
+    columns = [column for column in X.columns if _is_numeric_feature(X[column])]
+    bad = [repr(str(column)) for column in columns if _beyond_float32(X[column])]
+    if task == "regression" and _beyond_float32(y):
+        bad.append(f"{str(target)!r} (the target)")
+    if bad:
+        raise CliError(
+            f"column(s) {_list_names(bad)} hold infinite values or values beyond "
+            f"{FLOAT32_MAX:.3g} in magnitude, which the network cannot use; fix or "
+            "--drop them"
+        )
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _beyond_float32(column):
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return bool(np.any(np.abs(values) > FLOAT32_MAX))
+
+
 def _is_numeric_feature(column):
     return is_numeric_dtype(column) and not is_bool_dtype(column)
 

@@ -82,7 +82,29 @@ def check_out_dir(path, data=None, overwrite=False):
             f"--out directory {out} holds an earlier report; pass --overwrite to "
             "replace it, or choose another directory"
         )
+    foreign = _foreign_entries(out, entries)
+    if foreign:
+        raise CliError(
+            f"--out directory {out} holds {', '.join(foreign)} under the names a "
+            "report writes, but not as files an earlier report wrote (a link, a "
+            "folder or a file of yours); move them away or choose another directory"
+        )
     return out
+
+
+def _foreign_entries(out, entries):
+    """Names the report writes that hold something an earlier report did not write.
+
+    Writing there would go through a link or over a file of the user's, so
+    they must be plain files the marker lists (the marker itself included).
+    """
+    listed = set(written_files(out)) | {MARKER}
+    foreign = []
+    for name in sorted(REPORT_FILE_NAMES & set(entries)):
+        path = Path(out) / name
+        if path.is_symlink() or not path.is_file() or name not in listed:
+            foreign.append(name)
+    return foreign
 
 
 def _check_data_not_overwritten(out, data):
@@ -138,8 +160,15 @@ def remove_earlier_report(out):
             path = out / name
             if path.is_file() and not path.is_symlink():
                 path.unlink()
+        # Checked before training too; again now, just before writing.
+        foreign = _foreign_entries(out, [entry.name for entry in os.scandir(out)])
     except OSError as error:
         raise RunError(f"cannot replace the report in {out}: {error}") from None
+    if foreign:
+        raise RunError(
+            f"not writing the report into {out}: {', '.join(foreign)} appeared "
+            "there under the names a report writes; nothing was overwritten"
+        )
 
 
 def write_marker(out, names):

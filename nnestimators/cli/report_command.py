@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .data import (
     DEFAULT_DATA_NAME,
+    check_finite,
     check_folds,
     decide_task,
     read_input,
@@ -49,6 +50,7 @@ def run_report(args):
     X, y, target = split_target(frame, args.target, say)
     X, dropped = select_features(X, getattr(args, "drop", ()), say, target)
     task = decide_task(y, args.task, target)
+    check_finite(X, y, task, target)
     check_folds(y, task, args.cv, args.search)
     say(
         f"Data: {source}, {len(X)} rows, {X.shape[1]} feature columns, "
