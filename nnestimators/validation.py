@@ -91,6 +91,12 @@ def _check_target_shape(estimator, y, target_kind):
     if y.ndim > 2:
         raise ValueError(f"y should be a 1d or 2d array, got shape {y.shape}.")
     if target_kind == "continuous":
+        if y.dtype.kind in "USV":
+            raise ValueError(
+                "dtype='numeric' is not compatible with arrays of bytes/strings: "
+                "y holds text. Convert it to numbers explicitly (e.g. "
+                "y.astype(float))."
+            )
         _check_float32_range(y)
     return y
 
@@ -124,9 +130,13 @@ def _check_dict_X(estimator, X, *, reset, y, target_kind):
     lengths = {key: len(value) for key, value in arrays.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"The arrays in X have different lengths: {lengths}.")
+    shapes = {key: tuple(value.shape[1:]) for key, value in arrays.items()}
     if reset:
         estimator.input_shape_ = None
         estimator.n_features_in_ = len(arrays)
+        estimator._dict_sample_shapes = shapes
+    else:
+        _check_dict_shapes(estimator, shapes)
     if y is _NO_Y:
         return arrays
     y = _check_target_shape(estimator, np.asarray(y), target_kind)
@@ -136,6 +146,21 @@ def _check_dict_X(estimator, X, *, reset, y, target_kind):
             f"[{next(iter(lengths.values()))}, {len(y)}]"
         )
     return arrays, y
+
+
+def _check_dict_shapes(estimator, shapes):
+    """The same keys with samples of the same shapes as at fit."""
+    fitted = estimator.__dict__.get("_dict_sample_shapes")
+    if fitted is None or shapes == fitted:
+        return  # unknown for a net restored by load_params
+
+    def describe(found):
+        return ", ".join(f"{key!r}: {shape}" for key, shape in sorted(found.items()))
+
+    raise ValueError(
+        f"X has arrays with samples of shapes {{{describe(shapes)}}}, but "
+        f"{type(estimator).__name__} was fitted on {{{describe(fitted)}}}."
+    )
 
 
 def _warn_channels_last(shape):

@@ -328,6 +328,16 @@ def test_the_stopping_epoch_reaches_every_callback(overfitting, capsys):
     assert lines[-1].startswith(f"Epoch {epochs}/60 - ")
 
 
+def test_an_undefined_metric_is_nan_with_a_warning(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    one_class = y_val == 1
+    with pytest.warns(UserWarning, match="'roc_auc' could not be computed"):
+        model = _wide(max_epochs=2, metrics=["roc_auc"]).fit(
+            X_train, y_train, validation_data=(X_val[one_class], y_val[one_class])
+        )
+    assert np.isnan(model.history_[-1, "valid_roc_auc"])
+
+
 def test_history_frame_columns(cancer):
     X, y = cancer
     model = NNBinaryClassifier(

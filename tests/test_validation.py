@@ -159,3 +159,31 @@ def test_ragged_targets_get_a_clear_error():
     y = np.array([np.zeros(1), np.zeros(3), np.zeros(2)], dtype=object)
     with pytest.raises(ValueError, match="arrays as values"):
         NNRegressor().fit(X, y)
+
+
+def test_text_regression_target_is_a_value_error():
+    X, _ = _data()
+    with pytest.raises(ValueError, match="y holds text"):
+        NNRegressor().fit(X, np.array(["1.5", "2.0"] * 20))
+
+
+@pytest.mark.builds_tensors
+def test_dict_inputs_are_checked_at_predict():
+    import torch
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self, n_outputs=2, **kwargs):
+            super().__init__()
+            self.left = torch.nn.Linear(3, n_outputs)
+            self.right = torch.nn.Linear(2, n_outputs)
+
+        def forward(self, left, right):
+            return self.left(left) + self.right(right)
+
+    X, y = _data(d=5)
+    model = NNClassifier(module=TwoInputs, max_epochs=1, random_state=0)
+    model.fit({"left": X[:, :3], "right": X[:, 3:]}, y)
+    assert model.predict({"left": X[:3, :3], "right": X[:3, 3:]}).shape == (3,)
+    for bad in ({"left": X[:3, :3]}, {"left": X[:3, :2], "right": X[:3, 3:]}):
+        with pytest.raises(ValueError, match=r"was fitted on \{'left': \(3,\)"):
+            model.predict(bad)

@@ -126,16 +126,21 @@ def score_outputs(scorers, stand_in, y_true, sample_weight=None):
     scores = {}
     for name, scorer in scorers.items():
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
                 score = scorer(stand_in, None, y_true, sample_weight=sample_weight)
         except ValueError as exc:
+            score, reason = np.nan, exc
+        else:
+            # scikit-learn returns NaN with a warning for some undefined
+            # metrics (ROC-AUC with one class): say so once, in our words.
+            reason = caught[-1].message if caught else "undefined"
+        if np.isnan(score):
             warnings.warn(
                 f"Metric {name!r} could not be computed this epoch "
-                f"({exc}); recorded as NaN.",
+                f"({reason}); recorded as NaN.",
                 UserWarning,
                 stacklevel=4,
             )
-            score = np.nan
         scores[name] = float(score)
     return scores
