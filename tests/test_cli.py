@@ -315,6 +315,10 @@ BAD_INPUTS = {
         lambda d: ["--scheduler", "tcp://127.0.0.1:1", "--dask", "local"],
         "not allowed with",
     ),
+    "csv without a header line": (
+        lambda d: ["--data", _write(d, "t.csv", "5.1,0\n4.9,0\n6.2,1\n5.9,1\n")],
+        "holds numbers (5.1, 0), not column names",
+    ),
     "infinite feature": (
         lambda d: ["--data", _write(d, "t.csv", "a b,c\n1,x\ninf,y\n3,x\n4,y\n")],
         "column(s) 'a b' hold infinite values",

@@ -116,6 +116,7 @@ def load_table(path, say=print):
             lambda p: pd.read_csv(p, sep=delimiter, decimal=decimal), path
         )
         _check_single_column(frame, path)
+        _check_header(frame, path)
     else:
         frame = _read_with(reader, path)
     if len(frame.columns) < 2 or len(frame) == 0:
@@ -210,6 +211,30 @@ def _check_single_column(frame, path):
                 "delimiter, with rows of unequal length; save it with "
                 "commas (,) as delimiter"
             )
+
+
+def _check_header(frame, path):
+    """Refuse a CSV file whose first line is data: its first row would be lost."""
+    names = [str(column) for column in frame.columns]
+    if all(_looks_numeric(name) for name in names):
+        raise CliError(
+            f"the first line of {path} holds numbers ({', '.join(names[:5])}"
+            f"{', ...' if len(names) > 5 else ''}), not column names; add a "
+            "header line naming the columns"
+        )
+
+
+def _looks_numeric(name):
+    # pandas renames a repeated name: a second "0" becomes "0.1".
+    return _is_number(name) or _is_number(name.rsplit(".", 1)[0])
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_with(reader, path):
