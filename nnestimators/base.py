@@ -36,7 +36,7 @@ from .mlp_attributes import MLPAttributesMixin
 from .parameters import ParametersMixin, store_params
 from .preparation import DataPreparation
 from .runtime import draw_seed, resolve_device, resolve_n_threads, seeded, torch_threads
-from .shapes import reset_parameters, shape_kwargs
+from .shapes import shape_kwargs
 from .training.checks import check_training_setup
 from .training.history import TrainingHistory
 from .training.loop import TrainingLoop
@@ -365,10 +365,10 @@ class NNEstimatorMixin(
             if user_kwargs:
                 module = type(self.module)(**kwargs)
             else:
-                # A fresh copy with re-drawn weights, so random_state governs
-                # initialisation and refits start from scratch.
+                # A copy: every fit starts from the instance's own weights (a
+                # pretrained network is fine-tuned), and the instance, a
+                # parameter, is never trained.
                 module = copy.deepcopy(self.module)
-                reset_parameters(module)
         else:
             try:
                 module = self.module(**kwargs)

@@ -238,7 +238,10 @@ class NNClassifier(_ClassifierMixin, NeuralNetClassifier):
     Parameters
     ----------
     module : type or torch.nn.Module, default=MLP
-        The network; its arguments as ``module__name=value``.
+        The network; its arguments as ``module__name=value``. A class is
+        built with the shapes inferred from the data; an instance is copied
+        at each fit, which starts from its weights (a pretrained network is
+        fine-tuned, the instance itself is never trained).
     criterion : type, default=torch.nn.CrossEntropyLoss
         Loss on the logits, built with ``reduction="none"`` so that sample
         weights apply.
@@ -312,7 +315,10 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
     Parameters
     ----------
     module : type or torch.nn.Module, default=MLP
-        The network; its arguments as ``module__name=value``.
+        The network; its arguments as ``module__name=value``. A class is
+        built with the shapes inferred from the data; an instance is copied
+        at each fit, which starts from its weights (a pretrained network is
+        fine-tuned, the instance itself is never trained).
     criterion : type, default=torch.nn.BCEWithLogitsLoss
         Loss on the logit, built with ``reduction="none"`` so that sample
         weights apply.

@@ -28,7 +28,10 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     Parameters
     ----------
     module : type or torch.nn.Module, default=MLP
-        The network; its arguments as ``module__name=value``.
+        The network; its arguments as ``module__name=value``. A class is
+        built with the shapes inferred from the data; an instance is copied
+        at each fit, which starts from its weights (a pretrained network is
+        fine-tuned, the instance itself is never trained).
     criterion : type, default=torch.nn.MSELoss
         Loss, built with ``reduction="none"`` so that sample weights apply.
     standardize_target : bool or "auto", default="auto"

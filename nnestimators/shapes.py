@@ -37,11 +37,3 @@ def _constructor_arguments(module):
         for name, p in parameters.items()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     }
-
-
-def reset_parameters(module):
-    """Re-draw the weights of every layer that knows how to."""
-    for layer in module.modules():
-        reset = getattr(layer, "reset_parameters", None)
-        if callable(reset):
-            reset()

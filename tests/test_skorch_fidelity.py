@@ -629,3 +629,22 @@ def test_unrequested_metadata_fails_before_the_data_is_read():
     with sklearn.config_context(enable_metadata_routing=True):
         with pytest.raises(TypeError, match=r"unexpected argument.*\{'unknown'\}"):
             NNClassifier(max_epochs=1).fit(np.zeros(10), np.zeros(10), unknown=1)
+
+
+def test_a_module_instance_is_where_every_fit_starts(classification):
+    X, y = classification
+    trained = NNClassifier(max_epochs=30, random_state=0).fit(X, y)
+    pretrained = trained.module_
+    weights = {k: v.clone() for k, v in pretrained.state_dict().items()}
+    net = NNClassifier(module=pretrained, max_epochs=1, lr=1e-7, random_state=1)
+    net.initialize()
+    assert net.module_ is not pretrained
+    for name, value in net.module_.state_dict().items():
+        assert torch.equal(value, weights[name])
+    # Fine-tuning at a tiny rate keeps what the pretrained network learned.
+    first = net.fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(first, trained.predict_proba(X), atol=1e-4)
+    # The instance is never trained, so a refit starts from the same weights.
+    for name, value in pretrained.state_dict().items():
+        assert torch.equal(value, weights[name])
+    np.testing.assert_array_equal(net.fit(X, y).predict_proba(X), first)
