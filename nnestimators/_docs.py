@@ -19,7 +19,10 @@ TRAINING_PARAMETERS = """\
         Share of the training data held out to monitor (stratified for
         classifiers, drawn with ``random_state``). 0 turns the split off;
         None holds out 10% only when ``patience``, ``checkpoint_dir`` or
-        ``lr_schedule="plateau"`` needs a validation score. ``fit(..., validation_data=...)`` replaces it.
+        ``lr_schedule="plateau"`` needs a validation score, or a skorch
+        ``EarlyStopping`` or ``Checkpoint`` in ``callbacks`` watches a
+        ``valid_*`` key (their default). ``fit(..., validation_data=...)``
+        replaces it.
     metrics : list of str or callable, default=None
         scikit-learn scorer names (``"accuracy"``, ``"roc_auc"``, ``"f1"``,
         ``"neg_root_mean_squared_error"``, ...) or scorer callables
@@ -45,8 +48,8 @@ TRAINING_PARAMETERS = """\
     min_delta : float, default=0.0
         Smallest change of ``monitor`` that counts as an improvement.
     restore_best_weights : bool, default=True
-        At the end of ``fit``, put back the weights of the best monitored
-        epoch (when ``monitor`` is recorded), whether or not training
+        At the end of ``fit``, put back the weights (of every module, a
+        subclass's own too) of the best monitored epoch (when ``monitor`` is recorded), whether or not training
         stopped early. ``partial_fit`` never restores; with skorch's
         ``EarlyStopping`` in ``callbacks``, its ``load_best`` decides.
     checkpoint_dir : str or path-like, default=None

@@ -263,12 +263,15 @@ class NNEstimatorMixin(
         batch_size = self._resolved_batch_size(n_train, training=True)
         if batch_size == -1:
             batch_size = n_train
-        epochs = epochs or self._max_epochs(n_train, batch_size)
+        # A schedule spans max_epochs, whatever one partial_fit call trains.
+        schedule_epochs = self._max_epochs(n_train, batch_size)
+        epochs = epochs or schedule_epochs
         with seeded(call_seed, self.device_), self._resolved_device():
             if reset or not self.initialized_:
                 self.initialize()
                 self.best_epoch_ = None
             self._begin_training(call_seed, batch_size, n_train, epochs)
+            self._schedule_epochs = schedule_epochs
             try:
                 with (
                     torch_threads(self._thread_count(batch_size, training=True)),
@@ -340,8 +343,12 @@ class NNEstimatorMixin(
         return self
 
     def _builds_own_components(self):
-        """Whether a user's subclass builds modules or criteria of its own."""
-        for name in ("initialize_module", "initialize_criterion"):
+        """Whether a user's subclass builds modules, criteria or optimizers."""
+        for name in (
+            "initialize_module",
+            "initialize_criterion",
+            "initialize_optimizer",
+        ):
             owner = next(k for k in type(self).__mro__ if name in vars(k))
             if not owner.__module__.startswith("nnestimators."):
                 return True
@@ -428,6 +435,12 @@ class NNEstimatorMixin(
                 kwargs["reduction"] = "none"
             criterion = criterion(**kwargs)
         self.criterion_ = criterion
+        # skorch's sample-weight recipe: criterion__reduction="none" and a
+        # get_loss override that weights what super().get_loss returns.
+        self._user_weights_losses = (
+            self.get_params_for("criterion").get("reduction") == "none"
+            and type(self).get_loss is not TrainingLoop.get_loss
+        )
         return self
 
     def _initialize_criterion(self, reason=None):

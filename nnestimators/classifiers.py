@@ -146,6 +146,7 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
         if self._is_multilabel() and self.criterion is torch.nn.CrossEntropyLoss:
             kwargs = self.get_params_for("criterion")
             self.criterion_ = torch.nn.BCEWithLogitsLoss(reduction="none", **kwargs)
+            self._user_weights_losses = False
             return self
         return super().initialize_criterion()
 

@@ -168,6 +168,7 @@ class TensorBatches:
         generator=None,
         on_batch=None,
         augment=None,
+        merge_single_row=False,
     ):
         self.dataset = dataset
         self.augment = augment
@@ -176,23 +177,31 @@ class TensorBatches:
         self.drop_last = drop_last
         self.generator = generator
         self.on_batch = on_batch
+        self.merge_single_row = merge_single_row
 
     def __len__(self):
+        return len(self._bounds())
+
+    def _bounds(self):
+        """``(start, end)`` of each batch; a last batch of one row can join
+        the one before (``merge_single_row``: batch norm needs two rows)."""
         n, size = len(self.dataset), self.batch_size
-        return n // size if self.drop_last else -(-n // size)
+        stop = n - n % size if self.drop_last else n
+        bounds = [(start, min(start + size, n)) for start in range(0, stop, size)]
+        if self.merge_single_row and len(bounds) > 1 and n - bounds[-1][0] == 1:
+            bounds[-2:] = [(bounds[-2][0], n)]
+        return bounds
 
     def __iter__(self):
-        dataset, size, n = self.dataset, self.batch_size, len(self.dataset)
+        dataset, n = self.dataset, len(self.dataset)
         device = dataset.storage
         order = None
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(device)
         elif dataset._row_index is not None:
             order = torch.arange(n, device=device)
-        stop = n - n % size if self.drop_last else n
         try:
-            for start in range(0, stop, size):
-                end = min(start + size, n)
+            for start, end in self._bounds():
                 positions = slice(start, end) if order is None else order[start:end]
                 Xb, yb, wb = dataset.batch(positions)
                 if self.augment is not None:

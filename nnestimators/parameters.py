@@ -69,6 +69,10 @@ class ParametersMixin:
         ):
             object.__setattr__(self, name, value)
         else:
+            if self.__dict__.get("_initialized") and name not in self.__dict__:
+                # State a subclass keeps while training (self.epochs_seen),
+                # not a parameter: clone must not pass it to __init__.
+                self.__dict__.setdefault("_state_names", set()).add(name)
             # skorch's hook registers torch components (module_, ...) as before.
             super().__setattr__(name, value)
 
@@ -102,10 +106,14 @@ class ParametersMixin:
     def _get_param_names(self):
         names = set(signature_names(type(self)))
         # A subclass may set parameters of its own in __init__ (skorch's way).
+        state = self.__dict__.get("_state_names", ())
         names.update(
             k
             for k in self.__dict__
-            if not k.startswith("_") and not k.endswith("_") and k != "forward_iter"
+            if not k.startswith("_")
+            and not k.endswith("_")
+            and k != "forward_iter"
+            and k not in state
         )
         names.update(self._routed_params())
         return sorted(names)

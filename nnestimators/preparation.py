@@ -123,10 +123,15 @@ class DataPreparation:
     def _validation_fraction(self):
         fraction = self.validation_fraction
         if fraction is None:
-            # sklearn's MLP convention: early stopping implies a held-out 10%.
-            wants_valid = self._uses_monitor() and self.train_split is None
-            needs_valid = str(self._monitor_key()).startswith("valid_")
-            return AUTO_VALIDATION_FRACTION if wants_valid and needs_valid else 0.0
+            # sklearn's MLP convention: early stopping implies a held-out 10%,
+            # skorch's EarlyStopping or Checkpoint on a valid_* key too.
+            ours = self._uses_monitor() and str(self._monitor_key()).startswith(
+                "valid_"
+            )
+            wants_valid = ours or self._user_callbacks_watch_validation()
+            if wants_valid and self.train_split is None:
+                return AUTO_VALIDATION_FRACTION
+            return 0.0
         return fraction
 
     def _split(self, dataset, fraction):

@@ -31,8 +31,8 @@ def resolve_device(device):
     Raises
     ------
     ValueError
-        If ``device`` is not a torch device, or names CUDA on a machine
-        without it.
+        If ``device`` is not a torch device, or names CUDA or MPS on a
+        machine without it.
     """
     if device is None or device == "auto":
         if torch.cuda.is_available():
@@ -50,6 +50,12 @@ def resolve_device(device):
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
             "machine; use device='auto' to pick the best available device."
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if resolved.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ValueError(
+            f"device={device!r} was requested but Apple's MPS is not available "
+            "on this machine; use device='auto' to pick the best available device."
         )
     return str(resolved)
 

@@ -318,3 +318,53 @@ def test_unavailable_device_falls_back_to_cpu(tmp_path, overfit):
         loaded = NNClassifier.from_checkpoint(folder)
     assert loaded.device_ == "cpu"
     assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+
+
+class _Encoder(torch.nn.Module):
+    def __init__(self, n_features=8, hidden=16):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, hidden)
+
+    def forward(self, X):
+        return torch.relu(self.linear(X))
+
+
+class _Head(torch.nn.Module):
+    def __init__(self, hidden=16, n_outputs=3):
+        super().__init__()
+        self.linear = torch.nn.Linear(hidden, n_outputs)
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+class _TwoModules(NNClassifier):
+    """skorch's pattern: a second module built in initialize_module."""
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.head_ = _Head(**self.get_params_for("head"))
+        return self
+
+    def infer(self, x, **fit_params):
+        return self.head_(super().infer(x, **fit_params))
+
+
+def test_a_subclass_s_second_module_is_restored_and_checkpointed(tmp_path):
+    X, y = make_classification(
+        n_samples=240, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    X = X.astype(np.float32)
+    params = dict(module=_Encoder, head__hidden=16, lr=0.01, random_state=0)
+    params.update(validation_fraction=0.25, n_threads=1)
+    model = _TwoModules(max_epochs=25, checkpoint_dir=tmp_path, **params).fit(X, y)
+    assert model.best_epoch_ < 25
+    # The best epoch's weights of both modules: a fit stopped there agrees.
+    stopped = _TwoModules(max_epochs=model.best_epoch_, **params).fit(X, y)
+    np.testing.assert_allclose(
+        model.predict_proba(X), stopped.predict_proba(X), atol=1e-6
+    )
+    loaded = _TwoModules.from_checkpoint(
+        model.checkpoint_path_, trusted=[_Encoder, _Head]
+    )
+    assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

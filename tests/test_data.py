@@ -87,3 +87,23 @@ def test_prediction_needs_no_gradients_and_optimizer_is_fused(iris):
     assert model._raw_outputs(X).requires_grad is False
     defaults = model.optimizer_.defaults
     assert defaults.get("fused") or defaults.get("foreach")
+
+
+@pytest.mark.parametrize("n_rows, batch_size", [(33, 32), (289, "auto"), (65, 16)])
+def test_batch_norm_never_trains_on_a_single_row(n_rows, batch_size):
+    # 289 rows at the automatic batch size (32) leave a last batch of one row,
+    # which torch's BatchNorm1d refuses in training; it joins the batch before.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    sizes = []
+    model = NNClassifier(
+        module__batch_norm=True, batch_size=batch_size, max_epochs=2, random_state=0
+    ).fit(X, y)
+    for row in model.history_:
+        sizes.append([batch["train_batch_size"] for batch in row["batches"]])
+    assert all(min(epoch) > 1 and sum(epoch) == n_rows for epoch in sizes)
+    # Without batch norm the batches are as skorch makes them.
+    plain = NNClassifier(batch_size=batch_size, max_epochs=1).fit(X, y)
+    expected_last = n_rows % (32 if batch_size == "auto" else batch_size)
+    assert plain.history_[-1, "batches", -1, "train_batch_size"] == expected_last

@@ -310,6 +310,12 @@ def test_cuda_requested_without_cuda_is_a_clear_error(monkeypatch):
         resolve_device("cuda")
 
 
+def test_mps_requested_without_mps_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="MPS is not available"):
+        resolve_device("mps")
+
+
 def test_gc_paused_restores_the_collector():
     import gc
 

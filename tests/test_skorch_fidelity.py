@@ -648,3 +648,60 @@ def test_a_module_instance_is_where_every_fit_starts(classification):
     for name, value in pretrained.state_dict().items():
         assert torch.equal(value, weights[name])
     np.testing.assert_array_equal(net.fit(X, y).predict_proba(X), first)
+
+
+def test_weights_with_a_criterion_returning_one_loss_fail_clearly(classification):
+    X, y = classification
+
+    def mean_cross_entropy(y_pred, y_true):
+        return torch.nn.functional.cross_entropy(y_pred, y_true)
+
+    model = NNClassifier(criterion=mean_cross_entropy, max_epochs=1, random_state=0)
+    model.fit(X, y)  # no weights: the function's mean is the loss
+    with pytest.raises(ValueError, match="weights cannot apply"):
+        model.fit(X, y, sample_weight=np.linspace(0, 1, len(y)))
+
+
+def test_skorchs_sample_weight_recipe_gets_per_sample_losses(classification):
+    X, y = classification
+    shapes = []
+
+    class Weighted(NNClassifier):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            losses = super().get_loss(y_pred, y_true, X=X, training=training)
+            shapes.append(tuple(losses.shape))
+            return (losses * 2.0).mean()
+
+    Weighted(criterion__reduction="none", batch_size=50, max_epochs=1).fit(X, y)
+    assert shapes[:4] == [(50,)] * 4
+
+
+def test_state_a_subclass_keeps_while_training_is_not_a_parameter(classification):
+    X, y = classification
+
+    class Counting(NNClassifier):
+        def __init__(self, *args, lambda1=0.01, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.lambda1 = lambda1
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_seen = getattr(self, "epochs_seen", 0) + 1
+
+    fitted = Counting(lambda1=0.5, **FAST).fit(X, y)
+    assert fitted.epochs_seen == FAST["max_epochs"]
+    params = fitted.get_params()
+    assert "epochs_seen" not in params and params["lambda1"] == 0.5
+    assert clone(fitted).fit(X, y).lambda1 == 0.5
+
+
+def test_skorchs_early_stopping_on_valid_loss_gets_validation_data(classification):
+    X, y = classification
+    net = NNClassifier(callbacks=[EarlyStopping(patience=2)], max_epochs=40)
+    net.fit(X, y)  # skorch's default monitor: valid_loss
+    assert "valid_loss" in net.history_[-1]
+    batches = net.history_[-1, "batches"]
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 20  # 10%
+    train_only = NNClassifier(callbacks=[EarlyStopping(monitor="train_loss")])
+    assert (
+        "valid_loss" not in train_only.set_params(max_epochs=2).fit(X, y).history_[-1]
+    )

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import cross_val_score, train_test_split
 from skorch.callbacks import Callback, EpochScoring
@@ -203,6 +204,18 @@ def test_step_schedule_and_history_learning_rate(iris, Estimator):
     np.testing.assert_allclose(
         model.history_frame()["lr"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
     )
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step"])
+def test_a_schedule_spans_max_epochs_across_partial_fit_calls(iris, schedule):
+    X, y = iris
+    model = NNClassifier(max_epochs=6, lr_schedule=schedule, random_state=0)
+    expected = model.fit(X, y).history_frame()["lr"].to_numpy()
+    assert len(set(expected)) > 2  # the schedule moves
+    stepwise = clone(model)
+    for _ in range(6):  # one epoch per call, e.g. pruned searches
+        stepwise.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_allclose(stepwise.history_frame()["lr"], expected)
 
 
 def test_plateau_schedule_lowers_the_rate_when_validation_stalls(overfitting):

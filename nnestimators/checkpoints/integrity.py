@@ -16,8 +16,10 @@ import torch
 
 from .errors import CorruptCheckpointError
 
-# The payload entries the "tensors" digest covers.
+# The payload entries the "tensors" digest covers; the optional ones only
+# when present, so that checkpoints written without them still verify.
 TENSOR_ENTRIES = ("module", "optimizer", "lr_scheduler", "tensors")
+OPTIONAL_TENSOR_ENTRIES = ("extra_modules",)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -27,8 +29,16 @@ def checksums(payload):
     return {
         "config": _text_digest(payload["config"]),
         "history": _text_digest(payload["history"]),
-        "tensors": _state_digest({key: payload.get(key) for key in TENSOR_ENTRIES}),
+        "tensors": _state_digest(_tensor_entries(payload)),
     }
+
+
+def _tensor_entries(payload):
+    entries = {key: payload.get(key) for key in TENSOR_ENTRIES}
+    entries.update(
+        {key: payload[key] for key in OPTIONAL_TENSOR_ENTRIES if key in payload}
+    )
+    return entries
 
 
 def _text_digest(text):

@@ -44,6 +44,9 @@ def build_payload(estimator):
         "lr_scheduler": _optional_state(estimator, "lr_scheduler_"),
         "tensors": tensors,
     }
+    extra = _extra_module_states(estimator)
+    if extra:  # a subclass's own modules (module2_, ...)
+        payload["extra_modules"] = extra
     payload["checksums"] = checksums(payload)
     return payload, config
 
@@ -124,14 +127,24 @@ def _versions():
     }
 
 
-def _module_state(estimator):
-    state = estimator.module_.state_dict()
+def _module_state(estimator, name="module"):
+    state = getattr(estimator, name + "_").state_dict()
     if not _is_plain(state):
         raise ValueError(
             f"Cannot write a checkpoint: the state_dict of {type(estimator).__name__}"
-            "'s module holds objects other than tensors and plain values."
+            f"'s {name} holds objects other than tensors and plain values."
         )
     return state
+
+
+def _extra_module_states(estimator):
+    """State dicts of the modules a subclass builds besides ``module_``."""
+    names = [name for name in estimator._modules if name != "module"]
+    return {
+        name: _module_state(estimator, name)
+        for name in names
+        if isinstance(getattr(estimator, name + "_", None), torch.nn.Module)
+    }
 
 
 def _optional_state(estimator, name):

@@ -309,9 +309,25 @@ def _loading_device(recorded, overrides):
     return "cpu"
 
 
+def _restore_extra_modules(estimator, states):
+    """Weights of the modules a subclass builds besides ``module_``."""
+    if states is None:
+        return
+    built = {name for name in estimator._modules if name != "module"}
+    if not isinstance(states, dict) or set(states) != built:
+        raise ValueError(
+            f"The checkpoint holds the modules {sorted(states or {})} besides "
+            f"module, but {type(estimator).__name__} builds {sorted(built)}: it "
+            "was written by another version of this class."
+        )
+    for name, state in states.items():
+        getattr(estimator, name + "_").load_state_dict(state)
+
+
 def _restore_state(estimator, payload):
     """Load the weights, then the optimizer and scheduler states, in torch's order."""
     estimator.module_.load_state_dict(payload["module"])
+    _restore_extra_modules(estimator, payload.get("extra_modules"))
     scheduler_state = payload.get("lr_scheduler")
     # Building a scheduler resets the optimizer's learning rate, so it comes
     # first and the saved optimizer state then puts the rate back.

@@ -146,7 +146,7 @@ class LRSchedule(Callback):
                     if self.lower_is_better is None
                     else self.lower_is_better
                 ),
-                max_epochs=net._planned_epochs,
+                max_epochs=net._schedule_epochs,
             )
 
     def on_epoch_begin(self, net, **kwargs):
@@ -248,7 +248,7 @@ class BestModel(Callback):
         if improved:
             net.best_epoch_ = row["epoch"]
             if self.restore_best_weights and net._restore_at_end:
-                self.best_state_ = _copy_state(net.module_)
+                self.best_state_ = _copy_states(net)
             if self.checkpoint_dir is not None:
                 net._write_checkpoint(self.checkpoint_dir)
         waited = self.tracker_.epochs_without_improvement
@@ -258,7 +258,8 @@ class BestModel(Callback):
 
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
+            for name, state in self.best_state_.items():
+                getattr(net, name + "_").load_state_dict(state)
             self.best_state_ = None
         ran_out = len(net.history) >= net._final_epoch and net._restore_at_end
         if self.patience is not None and not self.stopped_ and ran_out:
@@ -330,8 +331,16 @@ def _first(output):
     return output[0] if isinstance(output, tuple) else output
 
 
-def _copy_state(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+def _copy_states(net):
+    """The weights of every module of the net (a subclass may add its own)."""
+    states = {}
+    for name in net._modules or ["module"]:
+        module = getattr(net, name + "_", None)
+        if isinstance(module, torch.nn.Module):
+            states[name] = {
+                k: v.detach().clone() for k, v in module.state_dict().items()
+            }
+    return states
 
 
 def _scalar_keys(row):

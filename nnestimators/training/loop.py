@@ -60,6 +60,12 @@ _HOOKS = (
     "on_grad_computed",
 )
 _SEQUENCES = (tuple, list)
+_ONE_LOSS_FOR_WEIGHTS = (
+    "sample_weight or class_weight was given, but the criterion {!r} returned "
+    "one loss for the whole batch, so the weights cannot apply. Use a criterion "
+    "that returns one loss per sample (torch's loss classes do: the estimator "
+    "builds them with reduction='none'), or fit without weights."
+)
 # Default callbacks that read what the user's callbacks record each epoch.
 _AFTER_USER_CALLBACKS = ("lr_schedule", "best_model")
 
@@ -139,6 +145,22 @@ class TrainingLoop:
         from skorch.callbacks import EarlyStopping
 
         return self._user_has(EarlyStopping)
+
+    def _user_callbacks_watch_validation(self):
+        """Whether a skorch EarlyStopping or Checkpoint of the user's watches
+        a ``valid_*`` key (their default), which needs validation data."""
+        from skorch.callbacks import Checkpoint, EarlyStopping
+
+        callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else []
+        for item in callbacks:
+            callback = item[1] if isinstance(item, tuple) else item
+            monitor = getattr(callback, "monitor", None)
+            if isinstance(callback, EarlyStopping | Checkpoint) and isinstance(
+                monitor, str
+            ):
+                if monitor.startswith("valid_"):
+                    return True
+        return False
 
     def _user_has(self, kind):
         callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else []
@@ -239,6 +261,8 @@ class TrainingLoop:
                 generator=self.__dict__.get("_shuffle_generator"),
                 on_batch=self._set_batch_state,
                 augment=self.augment if training else None,
+                # Batch norm cannot train on a batch of one row.
+                merge_single_row=training and _has_batch_norm(self),
             )
         if isinstance(dataset, ArrayDataset) and dataset.weights is not None:
             raise ValueError(
@@ -355,6 +379,11 @@ class TrainingLoop:
         The criterion is built with ``reduction="none"``; the weights are
         those of the batch being processed (``sample_weight`` times class
         weights), so an override with skorch's signature works unchanged.
+        A criterion that returns one loss for the batch cannot take weights
+        (``ValueError`` when there are some). With ``criterion__reduction=
+        "none"`` given and ``get_loss`` overridden (skorch's sample-weight
+        recipe), the per-sample losses are returned for the override to
+        reduce.
         """
         if not (
             isinstance(y_true, torch.Tensor) and y_true.device == self._torch_device
@@ -367,12 +396,16 @@ class TrainingLoop:
             # skorch's convention: modules that return probabilities.
             y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
         losses = self.criterion_(y_pred, y_true)
-        if not isinstance(losses, torch.Tensor) or losses.dim() == 0:
-            return losses
-        if losses.dim() > 1:
-            losses = losses.reshape(len(losses), -1).mean(dim=1)
         state = self._batch_state
         weights = None if state is None else state.weights
+        if not isinstance(losses, torch.Tensor) or losses.dim() == 0:
+            if weights is not None:
+                raise ValueError(_ONE_LOSS_FOR_WEIGHTS.format(self.criterion_))
+            return losses
+        if self.__dict__.get("_user_weights_losses"):
+            return losses  # skorch's recipe: the override reduces them
+        if losses.dim() > 1:
+            losses = losses.reshape(len(losses), -1).mean(dim=1)
         if weights is None or len(weights) != len(losses):
             return losses.mean()
         total = weights.sum().clamp_min(torch.finfo(losses.dtype).tiny)
@@ -497,6 +530,24 @@ class _HookIndex:
         if self.mutable is None:
             return all(map(operator.is_, entries, callbacks_))
         return all(map(operator.is_, self.mutable, (cb for _, cb in callbacks_)))
+
+
+_BATCH_NORMS = (
+    torch.nn.BatchNorm1d,
+    torch.nn.BatchNorm2d,
+    torch.nn.BatchNorm3d,
+    torch.nn.SyncBatchNorm,
+)
+
+
+def _has_batch_norm(net):
+    modules = (getattr(net, name + "_", None) for name in net._modules)
+    return any(
+        isinstance(layer, _BATCH_NORMS)
+        for module in modules
+        if isinstance(module, torch.nn.Module)
+        for layer in module.modules()
+    )
 
 
 def _execution_order(entries):
