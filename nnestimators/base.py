@@ -212,6 +212,11 @@ class NNEstimatorMixin(
         """
         if not isinstance(epochs, Integral) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+        if "validation_data" in fit_params:
+            raise TypeError(
+                "partial_fit takes no validation_data (its fit_params go to the "
+                "module's forward); set validation_fraction, or use fit."
+            )
         return self._fit(
             X,
             y,

@@ -705,3 +705,24 @@ def test_skorchs_early_stopping_on_valid_loss_gets_validation_data(classificatio
     assert (
         "valid_loss" not in train_only.set_params(max_epochs=2).fit(X, y).history_[-1]
     )
+
+
+def test_a_second_optimizer_of_a_subclass_takes_its_parameters(classification):
+    X, y = classification
+
+    class TwoOptimizers(NNClassifier):
+        def initialize_optimizer(self, *args, **kwargs):
+            layers = self.module_.layers
+            first, second = layers[0].named_parameters(), layers[-1].named_parameters()
+            args, kwargs = self.get_params_for_optimizer("optimizer", first)
+            self.optimizer_ = self.optimizer(*args, **kwargs)
+            args, kwargs = self.get_params_for_optimizer("optimizer2", second)
+            self.optimizer2_ = torch.optim.SGD(*args, **kwargs)
+            return self
+
+    net = TwoOptimizers(optimizer2__lr=0.05, **FAST)
+    net.set_params(module__n_features=10, module__n_outputs=2).initialize()
+    before = net.module_.layers[-1].weight.detach().clone()
+    net.partial_fit(X, y)
+    assert net.optimizer2_.param_groups[0]["lr"] == 0.05
+    assert not torch.equal(net.module_.layers[-1].weight, before)  # it steps too

@@ -273,6 +273,26 @@ def test_a_callbacks_keyboard_interrupt_ends_fit_normally(overfitting):
     )
 
 
+def test_a_callbacks_interrupt_mid_epoch_leaves_no_half_epoch(overfitting):
+    X_train, _, y_train, _ = overfitting
+
+    class InterruptInSecondEpoch(Callback):
+        def on_batch_end(self, net, **kwargs):
+            if len(net.history_) == 2:
+                raise KeyboardInterrupt
+
+    model = _wide(batch_size=16, callbacks=[InterruptInSecondEpoch()])
+    model.fit(X_train, y_train)
+    assert len(model.history_) == 1 and "train_loss" in model.history_[-1]
+    assert model.n_iter_ == len(model.loss_curve_) == 1
+
+
+def test_partial_fit_refuses_validation_data(overfitting):
+    X_train, X_val, y_train, y_val = overfitting
+    with pytest.raises(TypeError, match="partial_fit takes no validation_data"):
+        _wide().partial_fit(X_train, y_train, validation_data=(X_val, y_val))
+
+
 def test_ctrl_c_keeps_best_weights_closes_history_and_propagates(overfitting):
     X_train, X_val, y_train, y_val = overfitting
 

@@ -456,6 +456,7 @@ class TrainingLoop:
         except KeyboardInterrupt:
             if not interrupted.by_user:
                 self._batch_state = None
+                self._close_interrupted_epoch()  # stopped mid-epoch: no half row
                 self.notify("on_train_end", X=X, y=y)
                 return
             self._close_interrupted_epoch()
