@@ -8,6 +8,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, validate_data
+from skorch.helper import SliceDataset
 
 _NO_Y = object()
 
@@ -26,6 +27,9 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
     """
     if isinstance(X, dict) and not sp.issparse(X):  # dok_matrix is a dict
         return _check_dict_X(estimator, X, reset=reset, y=y, target_kind=target_kind)
+    if isinstance(X, SliceDataset):
+        # skorch's way to give scikit-learn a dataset's X: its rows, stacked.
+        X = np.stack([np.asarray(row) for row in X]) if len(X) else np.empty((0,))
     X = _add_channel_axis(X)
     if not reset:
         _check_image_shape(estimator, X)

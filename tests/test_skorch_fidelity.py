@@ -726,3 +726,16 @@ def test_a_second_optimizer_of_a_subclass_takes_its_parameters(classification):
     net.partial_fit(X, y)
     assert net.optimizer2_.param_groups[0]["lr"] == 0.05
     assert not torch.equal(net.module_.layers[-1].weight, before)  # it steps too
+
+
+def test_slice_datasets_work_for_fit_predict_and_cross_validation(classification):
+    from sklearn.model_selection import cross_val_score
+    from skorch.helper import SliceDataset
+
+    X, y = classification
+    pairs = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    X_slices, y_slices = SliceDataset(pairs, idx=0), SliceDataset(pairs, idx=1)
+    net = NNClassifier(**FAST).fit(X_slices, y_slices)
+    np.testing.assert_array_equal(net.predict(X_slices), net.predict(X))
+    scores = cross_val_score(NNClassifier(**FAST), X_slices, y_slices, cv=2)
+    assert np.all(np.isfinite(scores))

@@ -135,6 +135,13 @@ def test_validation_metrics_and_loss_honour_sample_weight(overfitting):
         _bce(model, X_val[pos], y_val[pos]), rel=1e-4
     )
     assert row["valid_accuracy"] == pytest.approx(model.predict(X_val[pos]).mean())
+    # The same over several validation batches: the epoch's loss weighs each
+    # batch by its total weight, not by its size.
+    model = _wide(max_epochs=3, restore_best_weights=False, batch_size=8)
+    model.fit(X_train, y_train, validation_data=(X_val, y_val, weights))
+    assert model.history_[-1, "valid_loss"] == pytest.approx(
+        _bce(model, X_val[pos], y_val[pos]), rel=1e-4
+    )
 
 
 def test_one_forward_pass_over_validation_data_per_epoch(overfitting):

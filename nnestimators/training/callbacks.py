@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from skorch.callbacks import Callback, PrintLog
+from skorch.callbacks import Callback, PassthroughScoring, PrintLog
 
 from .divergence import TrainingDivergedError, divergence_message
 from .history import last_row
@@ -104,6 +104,24 @@ class EpochMetrics(Callback):
             for name, score in scores.items():
                 net.history.record(f"{prefix}_{name}", score)
         self.outputs_ = {True: [], False: []}
+
+
+class LossAverage(PassthroughScoring):
+    """skorch's ``PassthroughScoring``, and with sample weights a weighted mean.
+
+    A batch's loss is the weighted mean over its rows, so the epoch's loss
+    weights the batches by their total weight (``<prefix>_batch_weight``,
+    recorded when there are weights), not by their sizes.
+    """
+
+    def get_avg_score(self, history):
+        key = ("train" if self.on_train else "valid") + "_batch_weight"
+        batches = [batch for batch in history[-1, "batches"] if self.name in batch]
+        weights = [batch.get(key) for batch in batches]
+        if batches and None not in weights and sum(weights) > 0:
+            scores = [batch[self.name] for batch in batches]
+            return np.average(scores, weights=weights)
+        return super().get_avg_score(history)
 
 
 class LRSchedule(Callback):

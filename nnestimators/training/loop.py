@@ -36,6 +36,7 @@ from .callbacks import (
     EarlyStop,
     EpochMetrics,
     KerasProgress,
+    LossAverage,
     LRSchedule,
 )
 from .metrics import make_scorers
@@ -92,8 +93,8 @@ class TrainingLoop:
         lower = self._monitor_lower_is_better()
         callbacks = [
             ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("train_loss", LossAverage(name="train_loss", on_train=True)),
+            ("valid_loss", LossAverage(name="valid_loss")),
             ("metrics", EpochMetrics(self._scorers(), self.metrics is not None)),
             (
                 "lr_schedule",
@@ -321,6 +322,7 @@ class TrainingLoop:
         shows_labels = self._shows_user_targets()
         keeps_state = isinstance(iterator, TensorBatches)  # it sets each batch's
         loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
+        weight_key = prefix + "_batch_weight"
         with gc_paused():
             for batch in iterator:
                 if self._batch_state is None and isinstance(batch, _SEQUENCES):
@@ -331,6 +333,9 @@ class TrainingLoop:
                 history = self.history
                 history.record_batch(loss_key, step["loss"].item())
                 history.record_batch(size_key, _batch_len(batch))
+                weights = self._batch_state and self._batch_state.weights
+                if weights is not None:  # what the epoch's weighted mean needs
+                    history.record_batch(weight_key, float(weights.sum()))
                 self.notify("on_batch_end", batch=shown, training=training, **step)
                 if not keeps_state:
                     self._batch_state = None
