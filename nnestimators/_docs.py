@@ -20,8 +20,8 @@ TRAINING_PARAMETERS = """\
         classifiers, drawn with ``random_state``). 0 turns the split off;
         None holds out 10% only when ``patience``, ``checkpoint_dir`` or
         ``lr_schedule="plateau"`` needs a validation score, or a skorch
-        ``EarlyStopping`` or ``Checkpoint`` in ``callbacks`` watches a
-        ``valid_*`` key (their default). ``fit(..., validation_data=...)``
+        ``EarlyStopping`` in ``callbacks`` watches a ``valid_*`` key (its
+        default). ``fit(..., validation_data=...)``
         replaces it.
     metrics : list of str or callable, default=None
         scikit-learn scorer names (``"accuracy"``, ``"roc_auc"``, ``"f1"``,

@@ -739,3 +739,12 @@ def test_slice_datasets_work_for_fit_predict_and_cross_validation(classification
     np.testing.assert_array_equal(net.predict(X_slices), net.predict(X))
     scores = cross_val_score(NNClassifier(**FAST), X_slices, y_slices, cv=2)
     assert np.all(np.isfinite(scores))
+
+
+def test_skorchs_checkpoint_without_validation_still_says_so(classification, tmp_path):
+    # Only EarlyStopping gets the automatic 10%: skorch's Checkpoint explains.
+    X, y = classification
+    from skorch.exceptions import SkorchException
+
+    with pytest.raises(SkorchException, match="Make sure you have validation data"):
+        NNClassifier(callbacks=[Checkpoint(dirname=str(tmp_path))], **FAST).fit(X, y)

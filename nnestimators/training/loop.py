@@ -148,17 +148,16 @@ class TrainingLoop:
         return self._user_has(EarlyStopping)
 
     def _user_callbacks_watch_validation(self):
-        """Whether a skorch EarlyStopping or Checkpoint of the user's watches
-        a ``valid_*`` key (their default), which needs validation data."""
-        from skorch.callbacks import Checkpoint, EarlyStopping
+        """Whether a skorch EarlyStopping of the user's watches a ``valid_*``
+        key (its default), which needs validation data. (skorch's Checkpoint
+        says itself that it needs validation data.)"""
+        from skorch.callbacks import EarlyStopping
 
         callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else []
         for item in callbacks:
             callback = item[1] if isinstance(item, tuple) else item
             monitor = getattr(callback, "monitor", None)
-            if isinstance(callback, EarlyStopping | Checkpoint) and isinstance(
-                monitor, str
-            ):
+            if isinstance(callback, EarlyStopping) and isinstance(monitor, str):
                 if monitor.startswith("valid_"):
                     return True
         return False
