@@ -389,7 +389,8 @@ class Compose(Augmentation):
         """
         self._check_params()
         for step in self.steps:
-            if generator is None:
+            # Only this module's augmentations take a generator.
+            if generator is None or not isinstance(step, Augmentation):
                 batch = step(batch)
             else:
                 batch = step(batch, generator=generator)

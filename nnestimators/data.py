@@ -214,6 +214,32 @@ class TensorBatches:
                 self.on_batch(None, None, None, None)
 
 
+class AugmentedBatches:
+    """A loader's training batches with ``augment`` applied to their inputs.
+
+    The path of a user's ``Dataset`` or ``iterator_train__*`` settings; the
+    in-memory path augments inside ``TensorBatches``.
+    """
+
+    def __init__(self, loader, augment):
+        self.loader = loader
+        self.augment = augment
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            inputs, *rest = batch if isinstance(batch, tuple | list) else (batch,)
+            if not isinstance(inputs, torch.Tensor):
+                raise TypeError(
+                    "augment transforms tensors, but this dataset's batches hold "
+                    f"{type(inputs).__name__} inputs; augment inside the dataset "
+                    "instead."
+                )
+            yield (self.augment(inputs), *rest) if rest else self.augment(inputs)
+
+
 class EpochPermutation(torch.utils.data.Sampler):
     """A new permutation of ``range(n)`` from ``generator`` on every pass.
 

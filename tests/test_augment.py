@@ -417,3 +417,14 @@ def test_cpu_generator_drives_a_cuda_batch():
     second = augment(images, generator=torch.Generator().manual_seed(2))
     assert first.device == images.device
     assert torch.equal(first, second)
+
+
+def test_compose_calls_plain_functions_without_the_generator():
+    def brighter(batch):
+        return batch * 1.1
+
+    images = random_images(4, 1, 8, 8)
+    composed = Compose([RandomShift(1), brighter])
+    first = composed(images, generator=torch.Generator().manual_seed(0))
+    again = composed(images, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(first, again)

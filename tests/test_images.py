@@ -137,6 +137,21 @@ def test_augment_sees_every_training_batch_and_nothing_else(few_digits):
     assert augment.shapes == []
 
 
+@pytest.mark.parametrize("route", ["torch dataset", "iterator_train__num_workers"])
+def test_augment_also_reaches_batches_of_a_dataloader(few_digits, route):
+    X, y = few_digits
+    X, y = X[:96, None], y[:96]
+    augment = CountingAugment()
+    params = {**FAST, "max_epochs": 2, "batch_size": 32, "augment": augment}
+    if route == "torch dataset":
+        data = (torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y)), None)
+    else:
+        params["iterator_train__num_workers"] = 0
+        data = (X, y)
+    NNClassifier(**params).fit(*data)
+    assert [shape[0] for shape in augment.shapes] == [32] * 6
+
+
 def test_builtin_augmentations_train(few_digits, digits):
     X, y = few_digits
     augment = Compose([RandomShift(1), GaussianNoise(0.05)])

@@ -569,3 +569,26 @@ def test_html_page_stands_alone(tmp_path):
     assert saved["context"]["Data"] == "plants.csv"
     assert saved["notes"] == []
     assert all(name in saved["estimator_repr"] for name in names)
+
+
+class _ThreadRecordingRegression(LinearRegression):
+    threads = set()
+
+    def fit(self, X, y, sample_weight=None):
+        import threading
+
+        type(self).threads.add(threading.current_thread().name)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_folds_follow_the_joblib_backend_when_n_jobs_is_unset():
+    # As cross_validate: a parallel_config (a Dask cluster, say) decides.
+    from joblib import parallel_config
+
+    X, y = load_diabetes(return_X_y=True)
+    _ThreadRecordingRegression.threads.clear()
+    cross_validated_report(_ThreadRecordingRegression(), X, y, cv=3)
+    assert _ThreadRecordingRegression.threads == {"MainThread"}
+    with parallel_config(backend="threading", n_jobs=2):
+        cross_validated_report(_ThreadRecordingRegression(), X, y, cv=3)
+    assert _ThreadRecordingRegression.threads - {"MainThread"}

@@ -128,7 +128,9 @@ def cross_validated_report(
     random_state : int, RandomState instance or None, default=None
         Shuffling of the folds when ``cv`` is an int.
     params : dict, default=None
-        Parameters passed to the estimator's ``fit`` and the scorers.
+        Parameters passed to the estimator's ``fit`` (e.g. ``sample_weight``),
+        as ``cross_validate`` does without metadata routing: the scores are
+        not weighted.
     context : dict of str to str, default=None
         What the report says about its data and model, e.g.
         ``{"Data": "houses.csv", "Dropped columns": "id"}``; shown at the
@@ -233,15 +235,19 @@ def _fit_fold(number, estimator, X, y, split, options):
 def _run_folds(estimator, X, y, splits, options, n_jobs):
     """Yield ``(fold number, results)`` as each fold finishes.
 
-    Sequential when ``n_jobs`` is None or 1; otherwise through joblib, in
-    the order folds finish where the backend can tell, else in fold order
-    once all have finished.
+    Sequential when ``n_jobs`` is 1, or None outside a joblib
+    ``parallel_config`` that says otherwise (a Dask backend runs as many
+    folds as the cluster can); otherwise through joblib, in the order folds
+    finish where the backend can tell, else in fold order once all have
+    finished.
     """
+    from joblib import effective_n_jobs
+
     tasks = [
         (number, estimator, X, y, split, options)
         for number, split in enumerate(splits, start=1)
     ]
-    if n_jobs is None or n_jobs == 1:
+    if n_jobs == 1 or (n_jobs is None and effective_n_jobs(None) == 1):
         for task in tasks:
             yield _fit_fold(*task)
         return

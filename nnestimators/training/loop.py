@@ -28,7 +28,7 @@ from skorch.dataset import Dataset, get_len
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ..data import ArrayDataset, EpochPermutation, TensorBatches
+from ..data import ArrayDataset, AugmentedBatches, EpochPermutation, TensorBatches
 from ..runtime import gc_paused
 from .callbacks import (
     BestModel,
@@ -285,7 +285,10 @@ class TrainingLoop:
             # The loader's base seed must not draw from the global generator,
             # which dropout shares with the fast path.
             kwargs["generator"] = torch.Generator()
-        return iterator(dataset, batch_size=batch_size, **kwargs)
+        loader = iterator(dataset, batch_size=batch_size, **kwargs)
+        if training and self.augment is not None:
+            return AugmentedBatches(loader, self.augment)
+        return loader
 
     def _set_batch_state(self, dataset, positions, targets, weights):
         if dataset is None:
