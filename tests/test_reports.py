@@ -592,3 +592,10 @@ def test_folds_follow_the_joblib_backend_when_n_jobs_is_unset():
     with parallel_config(backend="threading", n_jobs=2):
         cross_validated_report(_ThreadRecordingRegression(), X, y, cv=3)
     assert _ThreadRecordingRegression.threads - {"MainThread"}
+
+
+def test_a_class_missing_from_a_test_fold_is_a_clear_error():
+    X, y = load_iris(return_X_y=True)
+    X, y = X[:102], y[:102]  # class 2 has 2 rows: one of 3 test folds lacks it
+    with pytest.raises(ValueError, match=r"holds no row of class\(es\) 2 \(2 rows\)"):
+        cross_validated_report(LogisticRegression(max_iter=500), X, y, cv=3)

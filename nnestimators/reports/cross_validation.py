@@ -166,6 +166,7 @@ def cross_validated_report(
     splits = list(
         check_cv(splitter, y, classifier=is_classifier(estimator)).split(X, y)
     )
+    _check_every_class_is_tested(y, splits, metrics, task)
     options = {
         "scoring": {m.name: m.scorer for m in metrics},
         "params": params,
@@ -230,6 +231,24 @@ def _fit_fold(number, estimator, X, y, split, options):
         **options,
     )
     return number, result
+
+
+def _check_every_class_is_tested(y, splits, metrics, task):
+    """One-vs-rest ROC-AUC needs every class in every test fold: say so first."""
+    if task != "multiclass" or not any("roc_auc" in m.name for m in metrics):
+        return
+    y = np.asarray(y)
+    classes = np.unique(y)
+    for number, (_, test) in enumerate(splits, start=1):
+        missing = np.setdiff1d(classes, y[test])
+        if missing.size:
+            counts = {label: int(np.sum(y == label)) for label in missing[:3].tolist()}
+            raise ValueError(
+                f"Test fold {number} of {len(splits)} holds no row of class(es) "
+                f"{', '.join(f'{k!r} ({v} rows)' for k, v in counts.items())}, so "
+                "ROC-AUC cannot be computed: use fewer folds (cv), or scoring "
+                "without roc_auc."
+            )
 
 
 def _run_folds(estimator, X, y, splits, options, n_jobs):
