@@ -599,3 +599,18 @@ def test_a_class_missing_from_a_test_fold_is_a_clear_error():
     X, y = X[:102], y[:102]  # class 2 has 2 rows: one of 3 test folds lacks it
     with pytest.raises(ValueError, match=r"holds no row of class\(es\) 2 \(2 rows\)"):
         cross_validated_report(LogisticRegression(max_iter=500), X, y, cv=3)
+
+
+def test_grouped_splitters_take_groups():
+    from sklearn.model_selection import GroupKFold
+
+    X, y = load_diabetes(return_X_y=True)
+    groups = np.arange(len(y)) % 7
+    report = cross_validated_report(
+        LinearRegression(), X, y, cv=GroupKFold(3), groups=groups
+    )
+    expected = [
+        LinearRegression().fit(X[train], y[train]).score(X[test], y[test])
+        for train, test in GroupKFold(3).split(X, y, groups)
+    ]
+    np.testing.assert_allclose(report.to_frame()["test_r2"], expected)

@@ -85,6 +85,7 @@ def cross_validated_report(
     cv=5,
     scoring=None,
     *,
+    groups=None,
     task="auto",
     return_train_score=True,
     n_jobs=None,
@@ -119,6 +120,9 @@ def cross_validated_report(
         f1_macro, precision_macro, recall_macro and roc_auc_ovr (multiclass);
         rmse, mae and r2 (regression). ``neg_*`` scorers are shown as positive
         errors.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a grouped splitter (``GroupKFold``, ...), as in
+        ``cross_validate``.
     task : {"auto", "binary", "multiclass", "regression"}, default="auto"
         The learning task; ``"auto"`` infers it from the estimator and ``y``.
     return_train_score : bool, default=True
@@ -164,7 +168,7 @@ def cross_validated_report(
     metrics = resolve_metrics(scoring, task, y, estimator)
     splitter = _make_splitter(cv, task, random_state)
     splits = list(
-        check_cv(splitter, y, classifier=is_classifier(estimator)).split(X, y)
+        check_cv(splitter, y, classifier=is_classifier(estimator)).split(X, y, groups)
     )
     _check_every_class_is_tested(y, splits, metrics, task)
     options = {
