@@ -323,6 +323,29 @@ def test_ctrl_c_keeps_best_weights_closes_history_and_propagates(overfitting):
     )
 
 
+def test_ctrl_c_is_told_apart_under_a_library_s_sigint_handler(overfitting):
+    # Libraries (Dask, test runners) wrap SIGINT; a Ctrl-C is still the user's.
+    X_train, X_val, y_train, y_val = overfitting
+
+    class CtrlC(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history_) == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    def wrapping(signum, frame):
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, wrapping)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _wide(callbacks=[CtrlC()]).fit(
+                X_train, y_train, validation_data=(X_val, y_val)
+            )
+        assert signal.getsignal(signal.SIGINT) is wrapping
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_stops_cross_validation(overfitting):
     X_train, _, y_train, _ = overfitting
     folds = []

@@ -488,18 +488,19 @@ class _UserInterrupt:
     @contextlib.contextmanager
     def watch(self):
         main = threading.current_thread() is threading.main_thread()
-        if (
-            not main
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-        ):
+        previous = signal.getsignal(signal.SIGINT)
+        if not main or not callable(previous):  # ignored, or the OS default
             yield
             return
 
         def handler(signum, frame):
+            # Python's handler raises KeyboardInterrupt; a library's may
+            # wrap it, or only take note (then nothing was interrupted).
             self.by_user = True
-            raise KeyboardInterrupt
+            previous(signum, frame)
+            self.by_user = False
 
-        previous = signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGINT, handler)
         try:
             yield
         finally:
