@@ -300,6 +300,16 @@ def test_partial_fit_refuses_validation_data(overfitting):
         _wide().partial_fit(X_train, y_train, validation_data=(X_val, y_val))
 
 
+@pytest.fixture
+def interactive_sigint():
+    """Python's own SIGINT handler, as in an interactive session (a process
+    started in the background by a shell inherits SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("interactive_sigint")
 def test_ctrl_c_keeps_best_weights_closes_history_and_propagates(overfitting):
     X_train, X_val, y_train, y_val = overfitting
 
@@ -346,6 +356,7 @@ def test_ctrl_c_is_told_apart_under_a_library_s_sigint_handler(overfitting):
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.usefixtures("interactive_sigint")
 def test_ctrl_c_stops_cross_validation(overfitting):
     X_train, _, y_train, _ = overfitting
     folds = []
