@@ -16,7 +16,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.reports import (
@@ -614,3 +614,17 @@ def test_grouped_splitters_take_groups():
         for train, test in GroupKFold(3).split(X, y, groups)
     ]
     np.testing.assert_allclose(report.to_frame()["test_r2"], expected)
+
+
+def test_the_page_describes_images_by_their_shape():
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    for images, expected in [
+        (rng.random((40, 8, 8)), "images of 8x8 pixels, 1 channel(s)"),
+        (rng.random((40, 3, 6, 5)), "images of 6x5 pixels, 3 channel(s)"),
+    ]:
+        model = make_pipeline(
+            FunctionTransformer(lambda X: X.reshape(len(X), -1)), LogisticRegression()
+        )
+        report = cross_validated_report(model, images, y, cv=2)
+        assert report.context["Features"] == expected

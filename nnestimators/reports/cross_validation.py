@@ -320,6 +320,11 @@ def _default_context(report, X, y, random_state):
     """The report's own description of its data, model and folds."""
     n_rows, n_features = np.shape(X)[0], (np.shape(X)[1] if np.ndim(X) > 1 else 1)
     features = f"{n_features:,}"
+    if np.ndim(X) in (3, 4) and not isinstance(X, pd.DataFrame):
+        # Images, (n, H, W) or (n, C, H, W): say their shape, not one axis.
+        *channels, height, width = np.shape(X)[1:]
+        count = channels[0] if channels else 1
+        features = f"images of {height}x{width} pixels, {count} channel(s)"
     if isinstance(X, pd.DataFrame):
         numeric = sum(
             is_numeric_dtype(X[c]) and not is_bool_dtype(X[c]) for c in X.columns
