@@ -138,8 +138,9 @@ class TrainingLoop:
 
     def _monitor_lower_is_better(self):
         """Direction of ``monitor``: what the metrics or a user's scoring says."""
-        callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else ()
-        return lower_is_better(self._monitor_key(), self._scorers(), callbacks)
+        return lower_is_better(
+            self._monitor_key(), self._scorers(), self._user_callbacks()
+        )
 
     def _user_stops_training(self):
         # skorch's EarlyStopping owns stopping and restoring (its load_best).
@@ -153,21 +154,19 @@ class TrainingLoop:
         says itself that it needs validation data.)"""
         from skorch.callbacks import EarlyStopping
 
-        callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else []
-        for item in callbacks:
-            callback = item[1] if isinstance(item, tuple) else item
-            monitor = getattr(callback, "monitor", None)
-            if isinstance(callback, EarlyStopping) and isinstance(monitor, str):
-                if monitor.startswith("valid_"):
-                    return True
-        return False
+        return any(
+            isinstance(callback, EarlyStopping)
+            and str(getattr(callback, "monitor", "")).startswith("valid_")
+            for callback in self._user_callbacks()
+        )
 
     def _user_has(self, kind):
+        return any(isinstance(callback, kind) for callback in self._user_callbacks())
+
+    def _user_callbacks(self):
+        """The callbacks of the ``callbacks`` parameter, without their names."""
         callbacks = self.callbacks if isinstance(self.callbacks, list | tuple) else []
-        return any(
-            isinstance(item[1] if isinstance(item, tuple) else item, kind)
-            for item in callbacks
-        )
+        return [item[1] if isinstance(item, tuple) else item for item in callbacks]
 
     def _uses_monitor(self):
         """Whether early stopping, checkpoints or a plateau schedule need monitor."""
@@ -461,14 +460,12 @@ class TrainingLoop:
                     **fit_params,
                 )
         except KeyboardInterrupt:
-            if not interrupted.by_user:
-                self._batch_state = None
-                self._close_interrupted_epoch()  # stopped mid-epoch: no half row
-                self.notify("on_train_end", X=X, y=y)
-                return
-            self._close_interrupted_epoch()
+            self._batch_state = None
+            self._close_interrupted_epoch()  # stopped mid-epoch: no half row
             self.notify("on_train_end", X=X, y=y)
-            raise
+            if interrupted.by_user:
+                raise
+            return
         finally:
             self._batch_state = None
         self.notify("on_train_end", X=X, y=y)
