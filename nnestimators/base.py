@@ -525,9 +525,10 @@ class NNEstimatorMixin(
         if is_dataset(X):  # skorch's general path (and its callbacks' caching)
             return self._dataset_outputs(X)
         X = validation.check_X(self, X, reset=False)
-        if self._uses_custom_dataset():
-            # Rows reach the network through the user's dataset, as in training.
-            return self._dataset_outputs(self.get_dataset(X))
+        if self._uses_custom_dataset() or self._prediction_hooks_overridden():
+            # Rows reach the network as skorch sends them: through the user's
+            # dataset, or through the user's overrides of skorch's steps.
+            return self._dataset_outputs(X)  # forward_iter calls get_dataset
         self._set_training(False)
         outputs = []
         rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
@@ -540,8 +541,20 @@ class NNEstimatorMixin(
                 outputs.append(output.float().cpu())
         return torch.cat(outputs)
 
-    def _dataset_outputs(self, dataset):
-        outputs = self.forward_iter(dataset, device="cpu")
+    def _prediction_hooks_overridden(self):
+        """A subclass (or the instance) replaces a step of skorch's prediction.
+
+        Arrays are otherwise predicted in fixed chunks straight through
+        ``infer``; skorch predicts through ``forward_iter``, ``get_dataset``,
+        ``get_iterator`` and ``evaluation_step``, which its users override.
+        """
+        return any(
+            name in self.__dict__ or not _library_code(type(self), name)
+            for name in _PREDICTION_HOOKS
+        )
+
+    def _dataset_outputs(self, data):
+        outputs = self.forward_iter(data, device="cpu")
         return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
 
     def __sklearn_is_fitted__(self):
@@ -657,6 +670,16 @@ class NNEstimatorMixin(
         from .checkpoints import load_checkpoint
 
         return load_checkpoint(cls, path, trusted=trusted, **params)
+
+
+_PREDICTION_HOOKS = ("forward_iter", "get_dataset", "get_iterator", "evaluation_step")
+
+
+def _library_code(cls, name):
+    """Whether ``cls.name`` is defined by skorch or nnestimators."""
+    owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
+    module = getattr(owner, "__module__", "") or ""
+    return module.split(".")[0] in {"skorch", "nnestimators"}
 
 
 def _chunks(X, device):

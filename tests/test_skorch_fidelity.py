@@ -119,7 +119,8 @@ def test_get_loss_override_with_skorch_signature(classification):
     assert seen and all(seen)
 
 
-def test_evaluation_step_override_drives_prediction(classification):
+@pytest.mark.parametrize("as_dataset", [False, True])
+def test_evaluation_step_override_drives_prediction(classification, as_dataset):
     X, y = classification
 
     class Shifted(NNRegressor):
@@ -127,8 +128,38 @@ def test_evaluation_step_override_drives_prediction(classification):
             return super().evaluation_step(batch, training) * 0
 
     net = Shifted(**FAST, standardize_target=False).fit(X, y.astype(float))
-    dataset = Dataset(X, None)
-    assert np.all(net.predict(dataset) == 0)
+    assert np.all(net.predict(Dataset(X, None) if as_dataset else X) == 0)
+
+
+@pytest.mark.parametrize(
+    "hook", ["forward_iter", "get_dataset", "get_iterator", "evaluation_step"]
+)
+def test_prediction_steps_overridden_for_arrays_are_called(classification, hook):
+    # skorch predicts through these four; arrays skip them only when nobody
+    # replaced one.
+    X, y = classification
+    calls = []
+
+    def recording(self, *args, **kwargs):
+        calls.append(hook)
+        return getattr(NNClassifier, hook)(self, *args, **kwargs)
+
+    Recording = type("Recording", (NNClassifier,), {hook: recording})
+    net = Recording(**FAST).fit(X, y)
+    calls.clear()
+    proba = net.predict_proba(X)
+    assert calls  # once per call (forward_iter), or per batch
+    plain = NNClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(proba, plain.predict_proba(X), rtol=1e-5, atol=1e-6)
+    assert (net.predict(X) == plain.predict(X)).all()
+
+
+def test_forward_iter_patched_on_the_instance_is_used(classification):
+    X, y = classification
+    net = NNClassifier(**FAST, predict_nonlinearity=None).fit(X, y)
+    logits = np.array([[0.0, 1.0], [2.0, 0.5]], dtype=np.float32)
+    net.forward_iter = lambda *args, **kwargs: (torch.as_tensor(logits) for _ in "ab")
+    np.testing.assert_array_equal(net.predict_proba(X), np.vstack([logits, logits]))
 
 
 # -- skorch's callbacks -------------------------------------------------------
