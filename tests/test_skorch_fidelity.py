@@ -228,6 +228,47 @@ def test_train_end_checkpoint(tmp_path, classification):
     assert (tmp_path / "train_end_params.pt").exists()
 
 
+def _first_epoch_is_best(net, X, y):
+    return -len(net.history)  # any score whose best epoch is not valid_loss's
+
+
+def _same_weights(net, path):
+    saved = torch.load(path, weights_only=True)
+    return all(torch.equal(saved[k], v) for k, v in net.module_.state_dict().items())
+
+
+def test_train_end_checkpoint_saves_the_weights_fit_leaves(tmp_path, classification):
+    # The best valid_loss weights come back before the user's on_train_end,
+    # so what TrainEndCheckpoint saves is the fitted net.
+    X, y = classification
+    net = NNClassifier(
+        **{**FAST, "max_epochs": 12, "lr": 0.05},
+        validation_fraction=0.3,
+        callbacks=[TrainEndCheckpoint(dirname=str(tmp_path))],
+    ).fit(X, y)
+    assert net.best_epoch_ < len(net.history_)  # a restore happened
+    assert _same_weights(net, tmp_path / "train_end_params.pt")
+
+
+def test_checkpoint_load_best_wins_over_the_default_restore(tmp_path, classification):
+    X, y = classification
+    net = NNClassifier(
+        **{**FAST, "max_epochs": 4},
+        validation_fraction=0.3,
+        callbacks=[
+            EpochScoring(_first_epoch_is_best, name="score", lower_is_better=False),
+            Checkpoint(
+                dirname=str(tmp_path),
+                monitor="score_best",
+                load_best=True,
+                f_history=None,  # else loading it also rewinds the history
+            ),
+        ],
+    ).fit(X, y)
+    assert net.history_[:, "event_cp"] == [True, False, False, False]
+    assert _same_weights(net, tmp_path / "params.pt")
+
+
 @pytest.mark.parametrize("load_best", [True, False])
 def test_skorch_early_stopping_stops_quietly_and_honours_load_best(
     classification, load_best
@@ -779,3 +820,91 @@ def test_skorchs_checkpoint_without_validation_still_says_so(classification, tmp
 
     with pytest.raises(SkorchException, match="Make sure you have validation data"):
         NNClassifier(callbacks=[Checkpoint(dirname=str(tmp_path))], **FAST).fit(X, y)
+
+
+def test_submodules_left_in_eval_mode_train_as_in_skorch(classification):
+    # skorch puts every submodule in train mode for the training steps.
+    X, y = classification
+    modes = []
+
+    class PartlyEval(torch.nn.Module):
+        def __init__(self, n_features, n_outputs):
+            super().__init__()
+            self.hidden = torch.nn.Linear(n_features, 8)
+            self.dropout = torch.nn.Dropout(0.5)
+            self.dropout.eval()  # e.g. a pretrained part left in eval mode
+            self.out = torch.nn.Linear(8, n_outputs)
+
+        def forward(self, X):
+            if torch.is_grad_enabled():
+                modes.append(self.dropout.training)
+            return self.out(self.dropout(torch.relu(self.hidden(X))))
+
+    NNClassifier(PartlyEval, **FAST).fit(X, y)
+    assert modes and all(modes)
+
+
+class _Logits(torch.nn.Module):
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+@pytest.mark.parametrize(
+    "criterion_args",
+    [{"weight": torch.tensor([1.0, 10.0, 100.0])}, {"ignore_index": 0}],
+    ids=["weight", "ignore_index"],
+)
+def test_class_weighted_criterion_loss_is_torchs_mean(criterion_args):
+    # skorch's class-imbalance recipe (criterion__weight) and ignore_index:
+    # the recorded loss is what torch's criterion with reduction="mean" gives.
+    X, y = make_classification(
+        n_samples=150, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    X = X.astype(np.float32)
+    net = NNClassifier(
+        _Logits,
+        criterion=torch.nn.CrossEntropyLoss,
+        **{f"criterion__{k}": v for k, v in criterion_args.items()},
+        lr=0.0,
+        max_epochs=1,
+        batch_size=-1,
+        random_state=0,
+        n_threads=1,
+    ).fit(X, y)
+    with torch.no_grad():
+        logits = net.module_(torch.as_tensor(X))
+    expected = torch.nn.CrossEntropyLoss(**criterion_args)(logits, torch.as_tensor(y))
+    assert net.history_[-1, "train_loss"] == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_ignore_index_targets_from_a_torch_dataset_are_not_counted():
+    # Sequence tagging with padding labels -100, batches from a torch Dataset.
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.randn(32, 7, 5).astype(np.float32))
+    y = torch.as_tensor(rng.randint(0, 4, size=(32, 7)))
+    y[:, 4:] = -100
+
+    class Tagger(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(5, 4)
+
+        def forward(self, X):
+            return self.linear(X).transpose(1, 2)  # (N, C, T)
+
+    net = NNClassifier(
+        Tagger,
+        criterion=torch.nn.CrossEntropyLoss,
+        lr=0.0,
+        max_epochs=1,
+        batch_size=32,
+        classes=[0, 1, 2, 3],
+        random_state=0,
+    ).fit(torch.utils.data.TensorDataset(X, y), None)
+    with torch.no_grad():
+        expected = torch.nn.CrossEntropyLoss()(net.module_(X), y)
+    assert net.history_[-1, "train_loss"] == pytest.approx(expected.item(), rel=1e-5)

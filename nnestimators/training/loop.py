@@ -61,6 +61,8 @@ _HOOKS = (
     "on_grad_computed",
 )
 _SEQUENCES = (tuple, list)
+# Losses over class indices whose mean torch weights by weight[y], ignore_index.
+_CLASS_INDEX_LOSSES = (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss)
 _ONE_LOSS_FOR_WEIGHTS = (
     "sample_weight or class_weight was given, but the criterion {!r} returned "
     "one loss for the whole batch, so the weights cannot apply. Use a criterion "
@@ -69,6 +71,11 @@ _ONE_LOSS_FOR_WEIGHTS = (
 )
 # Default callbacks that read what the user's callbacks record each epoch.
 _AFTER_USER_CALLBACKS = ("lr_schedule", "best_model")
+# Events called in callbacks_ order: the best weights are back before the
+# user's on_train_end (a TrainEndCheckpoint saves them, a Checkpoint with
+# load_best loads its own over them). on_train_begin stays deferred: the
+# best epoch is read from a history a LoadInitState may have just loaded.
+_IN_LIST_ORDER = ("on_train_end",)
 
 
 @dataclass
@@ -78,6 +85,8 @@ class BatchState:
     targets: object
     weights: object = None
     metric_weights: object = None
+    # Targets encoded by the estimator (class codes 0..K-1, never negative).
+    encoded: bool = False
 
 
 class TrainingLoop:
@@ -296,7 +305,7 @@ class TrainingLoop:
         metric_weights = None
         if dataset.metric_weights is not None:
             metric_weights = dataset.row_metric_weights(_cpu_index(positions))
-        self._batch_state = BatchState(targets, weights, metric_weights)
+        self._batch_state = BatchState(targets, weights, metric_weights, encoded=True)
 
     def _resolved_batch_size(self, n_rows, training):
         if self.batch_size == "auto":
@@ -324,6 +333,9 @@ class TrainingLoop:
         keeps_state = isinstance(iterator, TensorBatches)  # it sets each batch's
         loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
         weight_key = prefix + "_batch_weight"
+        # Every submodule in the mode of the epoch (the steps only switch on
+        # change): one the user left in eval mode trains as skorch trains it.
+        super()._set_training(training)
         with gc_paused():
             for batch in iterator:
                 if self._batch_state is None and isinstance(batch, _SEQUENCES):
@@ -389,7 +401,9 @@ class TrainingLoop:
         (``ValueError`` when there are some). With ``criterion__reduction=
         "none"`` given and ``get_loss`` overridden (skorch's sample-weight
         recipe), the per-sample losses are returned for the override to
-        reduce.
+        reduce. A ``CrossEntropyLoss`` or ``NLLLoss`` with ``weight`` or
+        ``ignore_index`` is averaged as torch's ``reduction="mean"`` does
+        (over ``weight[y]`` of the targets not ignored).
         """
         if not (
             isinstance(y_true, torch.Tensor) and y_true.device == self._torch_device
@@ -410,6 +424,11 @@ class TrainingLoop:
             return losses
         if self.__dict__.get("_user_weights_losses"):
             return losses  # skorch's recipe: the override reduces them
+        counts = _counted_targets(
+            self.criterion_, y_true, losses, encoded=state is not None and state.encoded
+        )
+        if counts is not None:
+            return _mean_over_counted(losses, counts, weights)
         if losses.dim() > 1:
             losses = losses.reshape(len(losses), -1).mean(dim=1)
         if weights is None or len(weights) != len(losses):
@@ -524,9 +543,15 @@ class _HookIndex:
         self.mutable = (
             None if all(type(entry) is tuple for entry in entries) else callbacks
         )
+        listed = [cb for _, cb in entries]
         order = [cb for _, cb in _execution_order(entries)]
         self.hooks = {
-            hook: [cb for cb in order if _acts_on(cb, hook)] for hook in _HOOKS
+            hook: [
+                cb
+                for cb in (listed if hook in _IN_LIST_ORDER else order)
+                if _acts_on(cb, hook)
+            ]
+            for hook in _HOOKS
         }
 
     def describes(self, callbacks_):
@@ -557,9 +582,10 @@ def _has_batch_norm(net):
 
 
 def _execution_order(entries):
-    """``callbacks_`` in the order they are called: ``lr_schedule`` and
-    ``best_model`` after the user's callbacks, whose scores they may watch,
-    and before the PrintLogs that skorch keeps last (to show the marks)."""
+    """``callbacks_`` in the order they are called each epoch and batch:
+    ``lr_schedule`` and ``best_model`` after the user's callbacks, whose
+    scores they may watch, and before the PrintLogs that skorch keeps last
+    (to show the marks)."""
     deferred = [entry for entry in entries if entry[0] in _AFTER_USER_CALLBACKS]
     rest = [entry for entry in entries if entry[0] not in _AFTER_USER_CALLBACKS]
     tail = len(rest)
@@ -582,6 +608,39 @@ def _acts_on(callback, hook):
     if callable(declared):  # ours say when a hook has nothing to do
         return declared(hook)
     return True
+
+
+def _counted_targets(criterion, y_true, losses, encoded):
+    """What torch's ``reduction="mean"`` divides by, per loss entry, where it
+    is not one per entry: ``weight[y]`` for a class-weighted
+    ``CrossEntropyLoss``/``NLLLoss``, 0 for targets equal to ``ignore_index``.
+    None where the plain mean is torch's mean."""
+    if not isinstance(criterion, _CLASS_INDEX_LOSSES):
+        return None
+    if not isinstance(y_true, torch.Tensor) or y_true.is_floating_point():
+        return None  # class probabilities: torch averages over the batch
+    weight, ignore = criterion.weight, criterion.ignore_index
+    # Encoded class codes are never negative: the default -100 cannot occur.
+    may_ignore = not (encoded and ignore < 0)
+    if weight is None and not may_ignore:
+        return None
+    kept = (y_true != ignore) if may_ignore else None
+    if weight is None:
+        return kept.to(losses.dtype)
+    codes = y_true if kept is None else y_true.masked_fill(~kept, 0)
+    counts = weight.to(losses.dtype)[codes]
+    return counts if kept is None else counts * kept
+
+
+def _mean_over_counted(losses, counts, weights):
+    """torch's weighted mean; per-sample weights scale each sample's share."""
+    if losses.dim() > 1:
+        losses = losses.reshape(len(losses), -1).sum(dim=1)
+        counts = counts.reshape(len(counts), -1).sum(dim=1)
+    if weights is not None and len(weights) == len(losses):
+        losses, counts = losses * weights, counts * weights
+    # A batch of ignored targets only contributes nothing (torch: NaN).
+    return losses.sum() / counts.sum().clamp_min(torch.finfo(losses.dtype).tiny)
 
 
 def _batch_len(batch):
