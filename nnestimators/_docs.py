@@ -79,6 +79,8 @@ TRAINING_PARAMETERS = """\
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch shuffling, dropout, augmentation
         and the validation split. Same value, same data: same predictions.
+        None draws them from torch's global generator, so, as with skorch,
+        ``torch.manual_seed`` before ``fit`` also repeats a fit.
     verbose : int, default=0
         0 is silent; 1 prints one line per epoch (Keras style, ``*`` marks
         an improvement); 2 adds a progress bar over batches.

@@ -179,7 +179,13 @@ def torch_threads(n_threads):
 
 
 def draw_seed(random_state):
-    """Turn a scikit-learn ``random_state`` into one integer seed for torch."""
+    """Turn a scikit-learn ``random_state`` into one integer seed for torch.
+
+    None draws from torch's global generator, as a skorch net's training
+    does, so ``torch.manual_seed`` before ``fit`` makes the fit repeatable.
+    """
+    if random_state is None:
+        return int(torch.randint(np.iinfo(np.int32).max, (1,)).item())
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 

@@ -908,3 +908,17 @@ def test_ignore_index_targets_from_a_torch_dataset_are_not_counted():
     with torch.no_grad():
         expected = torch.nn.CrossEntropyLoss()(net.module_(X), y)
     assert net.history_[-1, "train_loss"] == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_torch_manual_seed_repeats_a_fit_without_random_state(classification):
+    # skorch's way to a repeatable fit; random_state=None draws from torch.
+    X, y = classification
+    settings = dict(max_epochs=2, batch_size=32, validation_fraction=0.2, n_threads=1)
+    torch.manual_seed(0)
+    first = NNClassifier(**settings).fit(X, y).predict_proba(X)
+    torch.manual_seed(0)
+    second = NNClassifier(**settings).fit(X, y).predict_proba(X)
+    torch.manual_seed(1)
+    other = NNClassifier(**settings).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
