@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 from skorch.dataset import Dataset
 from skorch.utils import data_from_dataset
@@ -44,24 +45,100 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
 
     def _encode_target(self, y, *, reset, classes, sample_weight=None):
         if reset:
-            known = None if classes is None else np.unique(classes)
-            self.classes_, codes = validation.encode_labels(
-                self, y, classes=known, binary=self._binary
-            )
+            declared = self._declared_classes(y, classes)
+            if declared is not None:
+                known = declared
+            else:
+                known = None if classes is None else np.unique(classes)
+            self.classes_, codes = self._encode_labels(y, known)
             self._multilabel = codes.ndim == 2
         else:
-            _, codes = validation.encode_labels(self, y, classes=self.classes_)
+            _, codes = self._encode_labels(y, self.classes_)
             if (codes.ndim == 2) != self._is_multilabel():
                 raise ValueError(
                     f"{type(self).__name__} was fitted on "
                     + ("multilabel" if self._is_multilabel() else "single-label")
                     + " targets; y here is not."
                 )
-            if self.warm_start and not self._is_multilabel() and classes is None:
+            if (
+                self.warm_start
+                and not self._is_multilabel()
+                and classes is None
+                and self.classes is None
+            ):
                 self._check_warm_start_classes(y)
         if self._binary or codes.ndim == 2:
             return codes.astype(np.float32)
         return codes
+
+    def _encode_labels(self, y, classes):
+        """``validation.encode_labels`` for classes in any order.
+
+        Codes index ``classes`` as given (``classes=`` keeps its order, as
+        for a torch Dataset); the lookup itself needs them sorted.
+        """
+        if classes is None:
+            return validation.encode_labels(self, y, binary=self._binary)
+        classes = np.asarray(classes)
+        order = np.argsort(classes, kind="stable")
+        found, codes = validation.encode_labels(
+            self, y, classes=classes[order], binary=self._binary
+        )
+        if codes.ndim == 2:  # multilabel: one column per label, as given
+            return found, codes
+        return classes, order[codes]
+
+    def _declared_classes(self, y, classes):
+        """The ``classes=`` parameter as the full label set, checked against y.
+
+        ``None`` when not given; then the classes come from ``y`` (or from
+        ``partial_fit``'s ``classes``), as in scikit-learn.
+        """
+        if self.classes is None:
+            return None
+        declared = np.asarray(self.classes)
+        if declared.ndim != 1:
+            raise ValueError(
+                f"classes must be a 1d array-like of labels, got shape "
+                f"{declared.shape}."
+            )
+        unique = np.unique(declared)
+        if len(unique) != len(declared):
+            raise ValueError(
+                f"classes={declared.tolist()!r} names a label more than once."
+            )
+        if classes is not None and not np.array_equal(unique, np.unique(classes)):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()!r} given to partial_fit is "
+                f"not the same as the classes parameter, {declared.tolist()!r}."
+            )
+        kind = type_of_target(y, input_name="y")
+        if kind in ("binary", "multiclass"):
+            seen = np.unique(y)
+            missing = seen[~np.isin(seen, declared)]
+            if len(missing):
+                raise ValueError(
+                    "`y` has classes not in `self.classes`. `self.classes` has "
+                    f"{declared}. 'y' has {seen}."
+                )
+        return declared
+
+    def _check_same_classes(self, classes):
+        # The classes parameter fixes classes_' order; compare label sets.
+        if classes is None:
+            return
+        known = getattr(self, "classes_", None)
+        given = np.unique(classes)
+        if known is not None and not np.array_equal(given, np.unique(known)):
+            raise ValueError(
+                f"classes={given.tolist()!r} is not the same as on the first call "
+                f"to partial_fit, which was {np.asarray(known).tolist()!r}."
+            )
+
+    def _loss_weights(self, X, y, targets, sample_weight, streaming=False):
+        # Labels named by the classes parameter need not all be in one chunk.
+        streaming = streaming or self.classes is not None
+        return super()._loss_weights(X, y, targets, sample_weight, streaming)
 
     def _check_warm_start_classes(self, y):
         seen = np.unique(y)

@@ -8,7 +8,9 @@ returned by ``get_params`` and survive ``clone`` (an unknown name then fails
 at ``fit`` in skorch's words instead of being silently dropped).
 """
 
+import contextlib
 import difflib
+import functools
 import inspect
 
 from sklearn.base import BaseEstimator
@@ -47,8 +49,53 @@ def store_params(estimator, params):
             routed[name] = value
 
 
+def _constructing(init):
+    """Wrap a class's own ``__init__`` to count nested constructions.
+
+    Attributes set while any ``__init__`` runs are parameters (skorch's way
+    for subclasses: ``self.lambda1 = lambda1``); those set afterwards (in
+    ``fit``, ``initialize``, a callback) are state.
+    """
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        state = self.__dict__
+        state[_DEPTH] = state.get(_DEPTH, 0) + 1
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            depth = self.__dict__.get(_DEPTH, 1) - 1
+            if depth > 0:
+                self.__dict__[_DEPTH] = depth
+            else:
+                self.__dict__.pop(_DEPTH, None)
+
+    __init__.__wrapped_for_params__ = True
+    return __init__
+
+
+# Instance keys: how many __init__ are running; whether set_params is setting.
+_DEPTH = "_init_depth"
+_SETTING = "_setting_params"
+
+
 class ParametersMixin:
     """Parameter storage, names, ``set_params`` and the name checks."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "__wrapped_for_params__", False):
+            type.__setattr__(cls, "__init__", _constructing(init))
+
+    def _is_parameter_write(self, name):
+        # In an __init__ or set_params; or a name that already is a parameter.
+        state = self.__dict__
+        return (
+            state.get(_DEPTH, 0) > 0
+            or state.get(_SETTING, 0) > 0
+            or (name in state and name not in state.get("_state_names", ()))
+        )
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: routed parameters.
@@ -69,9 +116,10 @@ class ParametersMixin:
         ):
             object.__setattr__(self, name, value)
         else:
-            if self.__dict__.get("_initialized") and name not in self.__dict__:
-                # State a subclass keeps while training (self.epochs_seen),
-                # not a parameter: clone must not pass it to __init__.
+            if not name.endswith("_") and not self._is_parameter_write(name):
+                # State a subclass keeps (self.epochs_seen in a callback,
+                # self.n_rows in its fit), set outside any __init__ and not by
+                # set_params: clone must not pass it to __init__.
                 self.__dict__.setdefault("_state_names", set()).add(name)
             # skorch's hook registers torch components (module_, ...) as before.
             super().__setattr__(name, value)
@@ -152,11 +200,26 @@ class ParametersMixin:
             return self
         if self.initialized_:
             self._warn_reinitialization(params)
-            super().set_params(**params)
+            with self._setting_parameters():
+                super().set_params(**params)
             return self
-        for key, value in params.items():
-            setattr(self, key, value)
+        with self._setting_parameters():
+            for key, value in params.items():
+                setattr(self, key, value)
         return self
+
+    @contextlib.contextmanager
+    def _setting_parameters(self):
+        state = self.__dict__
+        state[_SETTING] = state.get(_SETTING, 0) + 1
+        try:
+            yield
+        finally:
+            depth = self.__dict__.get(_SETTING, 1) - 1
+            if depth > 0:
+                self.__dict__[_SETTING] = depth
+            else:
+                self.__dict__.pop(_SETTING, None)
 
     def _check_settable(self, key, names):
         if key in names or self._is_nested(key):
