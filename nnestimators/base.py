@@ -156,7 +156,12 @@ class NNEstimatorMixin(
             width); a dict of arrays for a module whose ``forward`` takes
             keyword arguments. A torch ``Dataset`` yielding ``(X, y)`` pairs
             is accepted too (then ``y=None``; labels must already be
-            encoded).
+            encoded). X's dtype follows the module, at fit as at predict:
+            numeric X becomes the dtype of the module's floating parameters
+            (float32; float64 for a float64 module, as made by
+            ``.double()``), except integer X for a module holding an
+            ``nn.Embedding`` or ``nn.EmbeddingBag``, which stays integer
+            (int64 token ids). A dict of arrays keeps its dtypes.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: labels, a multilabel indicator matrix (classifier) or
             values (regressor).
@@ -275,6 +280,9 @@ class NNEstimatorMixin(
             if reset or not self.initialized_:
                 self.initialize()
                 self.best_epoch_ = None
+            # X validated above takes the dtype of the module built now, once.
+            dataset = self._finish_dataset(dataset)
+            self._fit_validation = self._finish_dataset(self._fit_validation)
             self._begin_training(call_seed, batch_size, n_train, epochs)
             self._schedule_epochs = schedule_epochs
             try:
@@ -524,7 +532,7 @@ class NNEstimatorMixin(
         self._get_predict_nonlinearity()  # skorch's TypeError before any work
         if is_dataset(X):  # skorch's general path (and its callbacks' caching)
             return self._dataset_outputs(X)
-        X = validation.check_X(self, X, reset=False)
+        X = validation.check_X(self, X, reset=False, dtype=self._input_dtype())
         if self._uses_custom_dataset() or self._prediction_hooks_overridden():
             # Rows reach the network as skorch sends them: through the user's
             # dataset, or through the user's overrides of skorch's steps.

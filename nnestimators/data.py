@@ -9,6 +9,7 @@ epoch's permutation, with no per-row ``__getitem__`` and no collate. Any
 other dataset goes through skorch's ``DataLoader`` unchanged.
 """
 
+import itertools
 import warnings
 
 import numpy as np
@@ -16,10 +17,35 @@ import scipy.sparse as sp
 import torch
 from skorch.dataset import Dataset
 
+from .validation import InputDtype
+
 # Prediction processes at most this many input values per forward call, which
 # bounds memory for large inputs whatever their per-sample size.
 PREDICT_CHUNK_VALUES = 2**22
 PREDICT_MAX_ROWS = 256
+
+
+# Modules that look rows up by index: integer X stays integer for them.
+EMBEDDINGS = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+
+
+def module_input_dtype(module):
+    """The ``InputDtype`` of array X for ``module``: its dtype follows the module.
+
+    Floating and other numeric X becomes the dtype of the module's floating
+    parameters: float64 for a float64 module (one built with ``.double()``),
+    float32 otherwise. Integer X stays integer (int64) when the module holds
+    an ``nn.Embedding`` or ``nn.EmbeddingBag`` anywhere: token ids.
+    """
+    if not isinstance(module, torch.nn.Module):
+        return InputDtype()
+    floating = np.float32
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        if tensor.is_floating_point():
+            floating = np.float64 if tensor.dtype == torch.float64 else np.float32
+            break
+    integers = any(isinstance(m, EMBEDDINGS) for m in module.modules())
+    return InputDtype(floating, integers)
 
 
 def as_tensor(array, device):

@@ -19,7 +19,7 @@ from skorch.utils import is_dataset
 from torch.utils.data import Subset
 
 from . import validation
-from .data import ArrayDataset
+from .data import ArrayDataset, module_input_dtype
 from .runtime import draw_seed
 
 # Share held out when early stopping or checkpoints need a validation score
@@ -38,8 +38,9 @@ class DataPreparation:
             self._split_seed = draw_seed(copy.deepcopy(self.random_state))
         if is_dataset(X):
             return self._prepare_dataset(X, y, reset=reset)
+        # X keeps its dtype until the module is built (_finish_dataset).
         X, y = validation.check_X(
-            self, X, y=y, reset=reset, target_kind=self._target_kind()
+            self, X, y=y, reset=reset, target_kind=self._target_kind(), dtype=None
         )
         targets = self._encode_target(
             y, reset=reset, classes=classes, sample_weight=sample_weight
@@ -51,14 +52,32 @@ class DataPreparation:
             self._record_shapes(X, targets)
         if self._uses_custom_dataset():
             return self._custom_dataset(X, targets, weights)
-        return ArrayDataset(
-            X,
-            targets,
-            weights,
-            self.device_,
-            y_user=y,
-            metric_weights=_metric_weights(sample_weight),
-        )
+        return self._array_dataset(X, y, targets, weights, sample_weight)
+
+    def _array_dataset(self, X, y, targets, weights, sample_weight):
+        metric_weights = _metric_weights(sample_weight)
+
+        def build(X):
+            return ArrayDataset(
+                X,
+                targets,
+                weights,
+                self.device_,
+                y_user=y,
+                metric_weights=metric_weights,
+            )
+
+        return PendingDataset(X, build)
+
+    def _input_dtype(self):
+        """What array X becomes for the built module (float32 before it is)."""
+        return module_input_dtype(self.__dict__.get("module_"))
+
+    def _finish_dataset(self, data):
+        """A ``PendingDataset`` built, X in the built module's dtype."""
+        if not isinstance(data, PendingDataset):
+            return data
+        return data.build(self._input_dtype())
 
     def _uses_custom_dataset(self):
         """A ``dataset=`` class or instance other than skorch's, or ``dataset__*``."""
@@ -75,7 +94,7 @@ class DataPreparation:
                 f"cannot be combined with dataset={self.dataset!r}."
             )
         self._dataset_y = None
-        return self.get_dataset(X, targets)
+        return PendingDataset(X, lambda X: self.get_dataset(X, targets))
 
     def _target_kind(self):
         return "continuous" if self._regression else "labels"
@@ -104,21 +123,18 @@ class DataPreparation:
         return self._encoded_dataset(X_val, y_val, rest[0] if rest else None)
 
     def _encoded_dataset(self, X, y, sample_weight=None):
-        """Held-out data encoded exactly like the training data."""
+        """Held-out data encoded exactly like the training data.
+
+        A ``PendingDataset``: ``fit`` validates ``validation_data`` before it
+        builds the module.
+        """
         X, y = validation.check_X(
-            self, X, y=y, reset=False, target_kind=self._target_kind()
+            self, X, y=y, reset=False, target_kind=self._target_kind(), dtype=None
         )
         targets = self._encode_target(y, reset=False, classes=None)
         # Validation rows need no two classes of their own, as a stream chunk.
         weights = self._loss_weights(X, y, targets, sample_weight, streaming=True)
-        return ArrayDataset(
-            X,
-            targets,
-            weights,
-            self.device_,
-            y_user=y,
-            metric_weights=_metric_weights(sample_weight),
-        )
+        return self._array_dataset(X, y, targets, weights, sample_weight)
 
     def _validation_fraction(self):
         fraction = self.validation_fraction
@@ -189,7 +205,7 @@ class DataPreparation:
             if split.dataset.X is full.X or len(split.dataset) == len(full):
                 return full.subset(np.asarray(split.indices))
         if isinstance(split, Dataset) and getattr(split, "y", None) is not None:
-            return self._encoded_dataset(split.X, split.y)
+            return self._finish_dataset(self._encoded_dataset(split.X, split.y))
         return split
 
     def _prepare_dataset(self, dataset, y, *, reset):
@@ -213,6 +229,27 @@ class DataPreparation:
                 self.n_features_in_ = self.input_shape_[0]
             self._record_dataset_targets(dataset, torch.as_tensor(first_y), y)
         return dataset
+
+
+class PendingDataset:
+    """Validated data waiting for the module, whose dtype X then takes.
+
+    ``len`` is known at once (fit sizes its batches before building the
+    module); ``build(dtype)`` converts X to the ``InputDtype`` (no copy when
+    it is in it already) and returns the dataset.
+    """
+
+    def __init__(self, X, build):
+        self.X = X
+        self._build = build
+
+    def __len__(self):
+        if isinstance(self.X, dict):
+            return len(next(iter(self.X.values())))
+        return self.X.shape[0]
+
+    def build(self, dtype):
+        return self._build(validation.cast_X(self.X, dtype))
 
 
 def _subset(dataset, rows):

@@ -1,20 +1,48 @@
 """Input checks in scikit-learn's words, run before any tensor is built."""
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
 from skorch.helper import SliceDataset
 
 _NO_Y = object()
 
+_INTEGER_DTYPES = (
+    np.int64,
+    np.int32,
+    np.int16,
+    np.int8,
+    np.uint64,
+    np.uint32,
+    np.uint16,
+    np.uint8,
+)
 
-def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
-    """Validate X (and y) like scikit-learn estimators do; return float32 data.
+
+class InputDtype(NamedTuple):
+    """The dtype array X takes for a module (see ``data.module_input_dtype``).
+
+    ``floating`` is the module's floating dtype (float32, or float64 for a
+    float64 module): numeric X of any other kind is converted to it.
+    ``integers`` keeps integer X integer, as int64 (token ids for an
+    ``nn.Embedding``).
+    """
+
+    floating: type = np.float32
+    integers: bool = False
+
+
+FLOAT32_INPUT = InputDtype()
+
+
+def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32_INPUT):
+    """Validate X (and y) like scikit-learn estimators do; return numeric data.
 
     Tables are 2-d, dense or sparse (kept sparse, as CSR); images are
     (n, H, W), given a channel axis, or (n, C, H, W); a dict of arrays feeds
@@ -24,6 +52,13 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
     otherwise; the whole per-sample shape is checked against ``input_shape_``.
     ``target_kind`` is ``"continuous"`` for regressors, else ``"labels"``
     (class labels or a multilabel indicator matrix).
+
+    ``dtype`` (an ``InputDtype``) is what X becomes: float32 for the built-in
+    modules, the module's own dtype otherwise. ``None`` (at fit, before the
+    module is built) keeps float32, float64 and integer arrays as they are,
+    for ``cast_X`` to convert once the module is known; other kinds (bool,
+    float16, object arrays of numbers) become float32. A dict of arrays keeps
+    its dtypes (float arrays become float32) whatever ``dtype`` says.
     """
     if isinstance(X, dict) and not sp.issparse(X):  # dok_matrix is a dict
         return _check_dict_X(estimator, X, reset=reset, y=y, target_kind=target_kind)
@@ -33,7 +68,9 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
     X = _add_channel_axis(X)
     if not reset:
         _check_image_shape(estimator, X)
-    check = dict(dtype=np.float32, allow_nd=True, accept_sparse=("csr", "csc"))
+    check = dict(
+        dtype=_validation_dtype(dtype), allow_nd=True, accept_sparse=("csr", "csc")
+    )
     if y is not _NO_Y:
         _check_not_ragged(estimator, y)
     if y is _NO_Y:
@@ -64,7 +101,48 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels"):
         estimator.input_shape_ = tuple(X.shape[1:])
     elif "input_shape_" in vars(estimator):
         _check_sample_shape(estimator, X.shape)
+    if dtype is not None:
+        X = cast_X(X, dtype)
     return X if y is _NO_Y else (X, y)
+
+
+def _validation_dtype(dtype):
+    # scikit-learn keeps an array whose dtype is in the list, and converts
+    # any other to the first.
+    if dtype is None:
+        return [np.float32, np.float64, *_INTEGER_DTYPES]
+    if dtype.integers:
+        return [dtype.floating, *_INTEGER_DTYPES]
+    return dtype.floating
+
+
+def cast_X(X, dtype):
+    """Validated X in the ``InputDtype`` ``dtype``: no copy when it is already.
+
+    Integer X becomes int64 when ``dtype.integers``; any other array becomes
+    ``dtype.floating``. Values beyond float32's range are refused in
+    scikit-learn's words, as validation to float32 refuses them. A dict of
+    arrays is returned as it is.
+    """
+    if isinstance(X, dict) and not sp.issparse(X):
+        return X
+    if dtype.integers and X.dtype.kind in "iu":
+        return X.astype(np.int64, copy=False)
+    target = np.dtype(dtype.floating)
+    if X.dtype == target:
+        return X
+    narrowing = X.dtype.kind == "f" and X.dtype.itemsize > target.itemsize
+    return check_array(
+        X,
+        accept_sparse="csr",
+        dtype=target,
+        ensure_all_finite=narrowing,
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        input_name="X",
+    )
 
 
 def _check_not_ragged(estimator, y):
