@@ -469,7 +469,11 @@ class NNEstimatorMixin(
         """Build ``optimizer_``, with fused or foreach kernels where torch has them."""
         named_parameters = list(self.get_all_learnable_params())
         args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
-        self.optimizer_ = _fast_optimizer(self.optimizer, args, kwargs)
+        if _has_sparse_gradients(self):
+            # Fused and foreach kernels refuse sparse gradients (at step()).
+            self.optimizer_ = self.optimizer(*args, **kwargs)
+        else:
+            self.optimizer_ = _fast_optimizer(self.optimizer, args, kwargs)
         self.lr_scheduler_ = None  # a schedule belongs to one optimizer
         return self
 
@@ -737,6 +741,18 @@ def _derive_seed(seed, epochs_done):
     if epochs_done == 0:
         return seed
     return int(np.random.SeedSequence([seed, epochs_done]).generate_state(1)[0])
+
+
+def _has_sparse_gradients(net):
+    """Whether a module has an embedding with ``sparse=True``."""
+    sparse_layers = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+    modules = (net.__dict__.get(name + "_") for name in net._modules)
+    return any(
+        isinstance(layer, sparse_layers) and layer.sparse
+        for module in modules
+        if isinstance(module, torch.nn.Module)
+        for layer in module.modules()
+    )
 
 
 def _fast_optimizer(optimizer, args, kwargs):

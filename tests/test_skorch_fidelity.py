@@ -922,3 +922,25 @@ def test_torch_manual_seed_repeats_a_fit_without_random_state(classification):
     other = NNClassifier(**settings).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(first, other)
+
+
+def test_sparse_embeddings_train_with_sgd():
+    # Fused and foreach kernels refuse sparse gradients: plain SGD then.
+    rng = np.random.RandomState(0)
+    X = {"user": rng.randint(0, 40, 200), "item": rng.randint(0, 30, 200)}
+    y = rng.rand(200).astype(np.float32)
+
+    class Factorization(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.users = torch.nn.Embedding(40, 4, sparse=True)
+            self.items = torch.nn.Embedding(30, 4, sparse=True)
+
+        def forward(self, user, item):
+            return (self.users(user) * self.items(item)).sum(1)
+
+    net = NNRegressor(Factorization, optimizer=torch.optim.SGD, lr=0.1, **FAST).fit(
+        X, y
+    )
+    assert np.isfinite(net.history_[:, "train_loss"]).all()
+    assert net.predict(X).shape == (200,)
