@@ -624,12 +624,16 @@ def _counted_targets(criterion, y_true, losses, encoded):
     may_ignore = not (encoded and ignore < 0)
     if weight is None and not may_ignore:
         return None
-    kept = (y_true != ignore) if may_ignore else None
+    if not may_ignore:
+        return weight.to(losses.dtype)[y_true]
+    # torch.where, not a cast of the mask: no whole-tensor copy per batch.
+    kept = y_true != ignore
+    zero = losses.new_zeros(())
     if weight is None:
-        return kept.to(losses.dtype)
-    codes = y_true if kept is None else y_true.masked_fill(~kept, 0)
-    counts = weight.to(losses.dtype)[codes]
-    return counts if kept is None else counts * kept
+        return torch.where(kept, losses.new_ones(()), zero)
+    return torch.where(
+        kept, weight.to(losses.dtype)[y_true.masked_fill(~kept, 0)], zero
+    )
 
 
 def _mean_over_counted(losses, counts, weights):
