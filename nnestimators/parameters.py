@@ -179,6 +179,15 @@ class ParametersMixin:
                 params.setdefault(f"{name}__batch_size", size)
         return params
 
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        fitting = self.__dict__.get("_fitting_batch_sizes")
+        if fitting and prefix in fitting:
+            # A get_iterator override reads the batch size where skorch's
+            # does; during a fit it is the number "auto" stands for.
+            params.setdefault("batch_size", fitting[prefix])
+        return params
+
     def set_params(self, **params):
         """Set parameters; ``module__*``, ``optimizer__*``, ``callbacks__*`` included.
 

@@ -944,3 +944,22 @@ def test_sparse_embeddings_train_with_sgd():
     )
     assert np.isfinite(net.history_[:, "train_loss"]).all()
     assert net.predict(X).shape == (200,)
+
+
+def test_get_iterator_override_reads_the_batch_size_in_use(classification):
+    # Where skorch's get_iterator reads it; "auto" is resolved during a fit.
+    X, y = classification
+    seen = []
+
+    class OwnLoader(NNClassifier):
+        def get_iterator(self, dataset, training=False):
+            if not training:
+                return super().get_iterator(dataset, training)
+            size = self.get_params_for("iterator_train")["batch_size"]
+            seen.append(size)
+            return torch.utils.data.DataLoader(dataset, batch_size=size, shuffle=True)
+
+    net = OwnLoader(max_epochs=2, random_state=0, n_threads=1).fit(X, y)
+    assert seen == [32]  # 200 rows: "auto" is n_samples // 100 clipped to 32
+    assert net.history_[-1, "train_batch_count"] == 7
+    assert "batch_size" not in net.get_params_for("iterator_train")
