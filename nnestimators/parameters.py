@@ -59,19 +59,27 @@ def _constructing(init):
 
     @functools.wraps(init)
     def __init__(self, *args, **kwargs):
-        state = self.__dict__
-        state[_DEPTH] = state.get(_DEPTH, 0) + 1
-        try:
+        with _nested(self, _DEPTH):
             init(self, *args, **kwargs)
-        finally:
-            depth = self.__dict__.get(_DEPTH, 1) - 1
-            if depth > 0:
-                self.__dict__[_DEPTH] = depth
-            else:
-                self.__dict__.pop(_DEPTH, None)
 
     __init__.__wrapped_for_params__ = True
     return __init__
+
+
+@contextlib.contextmanager
+def _nested(estimator, key):
+    """Count, in the instance, how many blocks of one kind are running."""
+    state = estimator.__dict__
+    state[key] = state.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        # Removed at 0: the count never reaches a pickle or a clone.
+        depth = estimator.__dict__.get(key, 1) - 1
+        if depth > 0:
+            estimator.__dict__[key] = depth
+        else:
+            estimator.__dict__.pop(key, None)
 
 
 # Instance keys: how many __init__ are running; whether set_params is setting.
@@ -217,18 +225,8 @@ class ParametersMixin:
                 setattr(self, key, value)
         return self
 
-    @contextlib.contextmanager
     def _setting_parameters(self):
-        state = self.__dict__
-        state[_SETTING] = state.get(_SETTING, 0) + 1
-        try:
-            yield
-        finally:
-            depth = self.__dict__.get(_SETTING, 1) - 1
-            if depth > 0:
-                self.__dict__[_SETTING] = depth
-            else:
-                self.__dict__.pop(_SETTING, None)
+        return _nested(self, _SETTING)
 
     def _check_settable(self, key, names):
         if key in names or self._is_nested(key):
