@@ -31,7 +31,14 @@ from skorch.utils import is_dataset
 from torch.utils.data import DataLoader
 
 from . import validation
-from .data import first_output, indexed_device, prediction_chunks, prediction_rows
+from .data import (
+    EMBEDDINGS,
+    first_output,
+    indexed_device,
+    net_layers,
+    prediction_chunks,
+    prediction_rows,
+)
 from .mlp_attributes import MLPAttributesMixin
 from .parameters import ParametersMixin, store_params
 from .preparation import DataPreparation
@@ -745,13 +752,8 @@ def _derive_seed(seed, epochs_done):
 
 def _has_sparse_gradients(net):
     """Whether a module has an embedding with ``sparse=True``."""
-    sparse_layers = (torch.nn.Embedding, torch.nn.EmbeddingBag)
-    modules = (net.__dict__.get(name + "_") for name in net._modules)
     return any(
-        isinstance(layer, sparse_layers) and layer.sparse
-        for module in modules
-        if isinstance(module, torch.nn.Module)
-        for layer in module.modules()
+        isinstance(layer, EMBEDDINGS) and layer.sparse for layer in net_layers(net)
     )
 
 

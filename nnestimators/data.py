@@ -48,6 +48,14 @@ def module_input_dtype(module):
     return InputDtype(floating, integers)
 
 
+def net_layers(net):
+    """Every submodule of a net's modules (``module_``, a subclass's own, ...)."""
+    for name in net._modules:
+        module = net.__dict__.get(name + "_")
+        if isinstance(module, torch.nn.Module):
+            yield from module.modules()
+
+
 def as_tensor(array, device):
     """Wrap an array as a tensor on ``device``, sharing memory where possible."""
     if isinstance(array, torch.Tensor):

@@ -28,7 +28,13 @@ from skorch.dataset import Dataset, get_len
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ..data import ArrayDataset, AugmentedBatches, EpochPermutation, TensorBatches
+from ..data import (
+    ArrayDataset,
+    AugmentedBatches,
+    EpochPermutation,
+    TensorBatches,
+    net_layers,
+)
 from ..runtime import gc_paused
 from .callbacks import (
     BestModel,
@@ -572,13 +578,7 @@ _BATCH_NORMS = (
 
 
 def _has_batch_norm(net):
-    modules = (getattr(net, name + "_", None) for name in net._modules)
-    return any(
-        isinstance(layer, _BATCH_NORMS)
-        for module in modules
-        if isinstance(module, torch.nn.Module)
-        for layer in module.modules()
-    )
+    return any(isinstance(layer, _BATCH_NORMS) for layer in net_layers(net))
 
 
 def _execution_order(entries):
