@@ -707,6 +707,15 @@ def test_overwrite_refuses_a_marker_without_hashes(tmp_path, capsys, monkeypatch
     assert (folder / "report.html").read_text() == "who wrote this?"
 
 
+def test_the_out_folder_rules_know_every_file_a_report_writes():
+    from nnestimators.cli.output import REPORT_FILE_NAMES
+    from nnestimators.reports.export import TABLE_FILES
+    from nnestimators.reports.page import FIGURE_TITLES
+
+    written = {*TABLE_FILES, *(f"{name}.png" for name in FIGURE_TITLES)}
+    assert REPORT_FILE_NAMES == written | {cli.MARKER}
+
+
 def test_empty_out_folder_is_used(csv_path, tmp_path, capsys):
     out_dir = tmp_path / "empty"
     out_dir.mkdir()

@@ -974,7 +974,7 @@ def test_the_loss_panel_names_its_loss_and_units(binary_report, regression_repor
         "mean squared error of the standardised target (1 = the target's variance)"
     )
     figure = regression_report.figures()["training_curves"]
-    assert figure.axes[0].get_ylabel() == regression
+    assert " ".join(figure.axes[0].get_ylabel().split()) == regression
 
 
 def test_confusion_matrix_has_counts_and_shares(multiclass_report):

@@ -248,11 +248,6 @@ def _plain_name(name):
     return name == Path(name).name and name not in ("", ".", "..")
 
 
-def written_files(out):
-    """The file names an earlier report listed in its marker file."""
-    return list(recorded_files(out))
-
-
 def _check_data_not_overwritten(out, data):
     """Raise if the report would write over the ``--data`` file."""
     try:

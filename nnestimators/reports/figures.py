@@ -8,6 +8,7 @@ window opens and nothing needs closing.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,8 @@ def _label_epoch_axis(ax, name, loss_text="loss"):
     """Title the panel; the loss panel's y axis says what the loss measures."""
     ax.set(title=name, xlabel="epoch")
     if name == "loss":
-        ax.set_ylabel(loss_text, fontsize="small")
+        # Wrapped: a long unit would not fit beside the panel on one line.
+        ax.set_ylabel(textwrap.fill(loss_text, 32), fontsize="small")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
