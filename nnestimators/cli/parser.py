@@ -26,8 +26,8 @@ frequent value and one-hot encoded (at most 50 columns each: the most
 frequent values, the others together). Text columns that look like
 identifiers (distinct values in more than half the rows, and more than 20
 of them) or have more than 1000 distinct values are dropped, and so are the
---drop columns. Rows with a missing target are dropped. A CSV file's delimiter (comma, semicolon, tab or
-|) is detected.
+--drop columns. Rows with a missing target are dropped. A CSV file's
+delimiter (comma, semicolon, tab or |) is detected.
 The task is inferred from the target: text, booleans or integers with at most
 20 distinct values are classes, other numbers are a regression target.
 
