@@ -1,13 +1,14 @@
 """Render a report page in headless Chromium and check its layout.
 
-Checks, at a 1280 px wide viewport, that no element reaches beyond the
-viewport's right edge (elements inside a box that scrolls or clips them,
-such as the report's table boxes, are fine) and that every image loaded
-(``naturalWidth > 0``).
+Checks, at 1400 and 1000 px wide viewports, that nothing scrolls sideways:
+no element reaches beyond the viewport's right edge, no box (a table's
+box, say) holds content wider than itself that it scrolls or clips; and
+that every image loaded (``naturalWidth > 0``).
 
 Usage::
 
     python scripts/check_report_layout.py nnestimators-report/report.html
+    python scripts/check_report_layout.py --width 1280 report.html
 
 Exit status 0 when the page passes, 1 when it does not, 2 when Chromium is
 missing or failed. Needs a ``chromium`` binary (Debian: ``apt-get install
@@ -28,6 +29,9 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+# The widths a report must fit: a desktop browser, and a narrower window.
+DEFAULT_WIDTHS = (1400, 1000)
 
 # Runs in the page once everything loaded; writes its findings, as JSON,
 # into an element that --dump-dom then prints.
@@ -53,12 +57,19 @@ window.addEventListener("load", function () {
     return content ? text + " '" + content + "'" : text;
   }
   var overflowing = [];
+  var scrolling = [];
   document.querySelectorAll("body *").forEach(function (element) {
     if (element.id === "layout-probe") return;
     var box = element.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) return;
     if (box.right > width + 0.5 && !clipped(element)) {
       overflowing.push({element: describe(element), right: box.right});
+    }
+    // A box whose content is wider than itself scrolls (or cuts) sideways.
+    var overflowX = getComputedStyle(element).overflowX;
+    if (overflowX !== "visible" && element.scrollWidth > element.clientWidth + 1) {
+      scrolling.push({element: describe(element),
+                      content: element.scrollWidth, box: element.clientWidth});
     }
   });
   var images = Array.prototype.slice.call(document.images);
@@ -71,6 +82,8 @@ window.addEventListener("load", function () {
     scroll_width: document.documentElement.scrollWidth,
     overflowing: overflowing.slice(0, 50),
     n_overflowing: overflowing.length,
+    scrolling: scrolling.slice(0, 50),
+    n_scrolling: scrolling.length,
     images: images.length,
     broken_images: broken
   };
@@ -95,7 +108,7 @@ def find_chromium():
     return None
 
 
-def check_layout(page, width=1280, height=900, chromium=None, timeout=90):
+def check_layout(page, width=1400, height=900, chromium=None, timeout=90):
     """Render ``page`` and return what the probe found.
 
     Parameters
@@ -113,7 +126,8 @@ def check_layout(page, width=1280, height=900, chromium=None, timeout=90):
     -------
     result : dict
         ``viewport_width``, ``scroll_width``, ``overflowing`` (elements
-        beyond the right edge), ``images`` and ``broken_images``.
+        beyond the right edge), ``scrolling`` (boxes holding content wider
+        than themselves), ``images`` and ``broken_images``.
 
     Raises
     ------
@@ -168,7 +182,7 @@ def check_layout(page, width=1280, height=900, chromium=None, timeout=90):
     return json.loads(html.unescape(found.group(1)))
 
 
-def problems(result, width=1280):
+def problems(result, width=1400):
     """The failures in a :func:`check_layout` result, as sentences."""
     found = []
     if result["viewport_width"] > width or result["inner_width"] != width:
@@ -186,6 +200,12 @@ def problems(result, width=1280):
         found.append(
             f"{result['n_overflowing']} elements overflow the viewport: {shown}"
         )
+    if result.get("n_scrolling"):
+        shown = ", ".join(
+            f"{item['element']} ({item['content']} px of content in {item['box']} px)"
+            for item in result["scrolling"][:5]
+        )
+        found.append(f"{result['n_scrolling']} boxes scroll sideways: {shown}")
     if result["broken_images"]:
         found.append(f"images that did not load: {result['broken_images']}")
     return found
@@ -194,23 +214,32 @@ def problems(result, width=1280):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", help="the report.html to check")
-    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument(
+        "--width",
+        type=int,
+        action="append",
+        help="viewport width in CSS pixels; repeat for several (default: 1400 "
+        "and 1000)",
+    )
     parser.add_argument("--chromium", help="the browser binary")
     args = parser.parse_args(argv)
-    try:
-        result = check_layout(args.page, width=args.width, chromium=args.chromium)
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-        print(f"check_report_layout: {error}", file=sys.stderr)
-        return 2
-    found = problems(result, args.width)
-    for problem in found:
-        print(f"FAIL: {problem}")
-    if not found:
-        print(
-            f"OK: {args.page}: nothing wider than {args.width} px, "
-            f"{result['images']} images loaded"
-        )
-    return 1 if found else 0
+    failed = False
+    for width in args.width or DEFAULT_WIDTHS:
+        try:
+            result = check_layout(args.page, width=width, chromium=args.chromium)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            print(f"check_report_layout: {error}", file=sys.stderr)
+            return 2
+        found = problems(result, width)
+        for problem in found:
+            print(f"FAIL at {width} px: {problem}")
+        if not found:
+            print(
+                f"OK: {args.page}: nothing scrolls sideways at {width} px, "
+                f"{result['images']} images loaded"
+            )
+        failed = failed or bool(found)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

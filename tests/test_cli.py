@@ -12,7 +12,13 @@ import pytest
 from nnestimators import cli
 from nnestimators.cli import main
 
-REPORT_FILES = {"report.html", "folds.csv", "summary.csv", "metrics.json"}
+REPORT_FILES = {
+    "report.html",
+    "folds.csv",
+    "summary.csv",
+    "predictions.csv",
+    "metrics.json",
+}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -85,6 +91,9 @@ def test_csv_with_categories_missing_values_and_text_target(csv_path, tmp_path, 
     assert document["positive_label"] == "yes"
     summary = pd.read_csv(out_dir / "summary.csv", index_col="metric")
     assert summary["test_mean"].between(0, 1).all()
+    # Row ids are positions in the file: row 5, without a target, is absent.
+    predictions = pd.read_csv(out_dir / "predictions.csv")
+    assert list(predictions["row"]) == [i for i in range(60) if i != 5]
 
 
 def test_parquet_regression_quiet(tmp_path, capsys):
@@ -111,6 +120,13 @@ def test_parquet_regression_quiet(tmp_path, capsys):
     assert document["task"] == "regression"
     assert document["metrics"] == ["rmse", "mae", "r2"]
     assert (out_dir / "prediction_error.png").is_file()
+    # NNRegressor standardises its target itself: no second target scaler.
+    assert "TransformedTargetRegressor" not in document["estimator_repr"]
+    assert document["baselines"]["dummy"]["model"] == "DummyRegressor()"
+    assert document["baselines"]["linear"]["model"].startswith("RidgeCV(")
+    predictions = pd.read_csv(out_dir / "predictions.csv")
+    assert list(predictions.columns) == ["row", "fold", "y_true", "y_pred"]
+    assert len(predictions) == 60
 
 
 def test_grid_search_nested_multiclass(tmp_path, capsys):
@@ -134,7 +150,22 @@ def test_grid_search_nested_multiclass(tmp_path, capsys):
     assert "multiclass task, GridSearchCV of NNClassifier" in out
     assert "Best parameters per fold:" in out
     assert out.count("lr=") == 2 and "module__hidden_units=" in out
-    _assert_report_dir(out_dir)
+    document = _assert_report_dir(out_dir)
+    # The page shows what each fold's search chose, and a Model line that
+    # does not claim the preset's hidden units.
+    chosen = document["chosen_parameters"]
+    assert [entry["fold"] for entry in chosen] == [1, 2]
+    assert set(chosen[0]["parameters"]) == {"lr", "module__hidden_units"}
+    model_line = document["context"]["Model"]
+    assert "(64,)" not in model_line.split(";")[0]
+    assert "hidden units and lr chosen in each fold by a nested grid search" in (
+        model_line
+    )
+    html = (out_dir / "report.html").read_text()
+    assert "Chosen parameters per fold" in html
+    hidden = tuple(chosen[1]["parameters"]["module__hidden_units"])
+    assert f"<td>{hidden}</td>" in html
+    _assert_no_memory_address(html)
 
 
 # Another cluster on the machine may hold Dask's default HTTP port.
@@ -232,6 +263,11 @@ def test_help_on_every_command(capsys):
         assert option in text
     assert "nested inside the cross-validation" in text
     assert "wide     two hidden layers of 256 and 128 units" in text
+    assert "--no-baselines" in text and "predictions.csv" in text
+    # --overwrite says what it removes, and that everything else stays.
+    words = " ".join(text.split())
+    assert "remove only the files it wrote that are unchanged" in words
+    assert "every other file stays and is listed" in words
 
 
 def _write(tmp_path, name, content):
@@ -410,6 +446,104 @@ def test_python_dash_m_entry_point(csv_path, tmp_path):
     _assert_report_dir(out_dir)
 
 
+def _assert_no_memory_address(html):
+    """No ``0x7f...`` outside the embedded images (base64 may hold "0x")."""
+    import re
+
+    text = re.sub(r"data:image/png;base64,[^']*", "", html)
+    assert re.search(r"0x[0-9a-fA-F]{4,}", text) is None
+
+
+def test_report_answers_does_the_network_help(tmp_path, capsys):
+    table = _table().drop(columns=["price", "kind"]).dropna(subset=["label"])
+    path = tmp_path / "people.csv"
+    table.to_csv(path, index=False)
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys, "--data", path, "--max-epochs", 2, "--cv", 3, "--out", out_dir
+    )
+    assert status == 0, err
+    assert "Baselines on the same folds (test scores):" in out
+    document = _assert_report_dir(out_dir)
+    assert set(document["baselines"]) == {"dummy", "linear"}
+    assert document["baselines"]["linear"]["model"] == (
+        "LogisticRegression(max_iter=1000)"
+    )
+    assert document["comparison"].startswith("On roc_auc, ")
+    assert document["comparison"] in out
+    summary = pd.read_csv(out_dir / "summary.csv", index_col="metric")
+    for column in ("test_mean", "linear_test_mean", "dummy_test_mean"):
+        assert summary[column].between(0, 1).all()
+    # One prediction per input row, its position in the table as row id.
+    predictions = pd.read_csv(out_dir / "predictions.csv")
+    assert len(predictions) == len(table)
+    assert list(predictions["row"]) == list(range(len(table)))
+    assert set(predictions["fold"]) == {1, 2, 3}
+    np.testing.assert_allclose(predictions[["proba_no", "proba_yes"]].sum(axis=1), 1.0)
+    labels = table["label"].to_numpy()
+    assert (predictions["y_true"].to_numpy() == labels[predictions["row"]]).all()
+    # What made it: the command line and the library versions.
+    assert document["command"] == (
+        f"nnestimators report --data {path} --max-epochs 2 --cv 3 --out {out_dir}"
+    )
+    assert {"nnestimators", "torch", "skorch", "scikit-learn"} <= set(
+        document["versions"]
+    )
+    html = (out_dir / "report.html").read_text()
+    for text in (
+        "linear baseline, test",
+        "dummy baseline, test",
+        "DummyClassifier",
+        "LogisticRegression",
+        "Calibration (reliability diagram)",
+        "Made with",
+        f"torch {document['versions']['torch']}",
+    ):
+        assert text in html, text
+    assert (out_dir / "calibration.png").is_file()
+    _assert_no_memory_address(html)
+
+
+def test_no_baselines_option(csv_path, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys,
+        "--data",
+        csv_path,
+        "--no-baselines",
+        "--max-epochs",
+        1,
+        "--cv",
+        2,
+        "--out",
+        out_dir,
+    )
+    assert status == 0, err
+    assert "Baselines" not in out
+    document = _assert_report_dir(out_dir)
+    assert document["baselines"] == {} and document["comparison"] is None
+    assert "baseline, test" not in (out_dir / "report.html").read_text()
+
+
+def test_random_search_prints_its_distributions():
+    from sklearn.model_selection import ParameterSampler
+
+    from nnestimators.reports.page import estimator_text
+
+    X = _table().drop(columns=["label", "price", "kind"])
+    args = cli.build_parser().parse_args(["report", "--search", "random"])
+    search = cli.build_model("binary", X, args)
+    text = estimator_text(search)
+    assert "loguniform(0.0001, 0.03)" in text
+    assert "0x" not in text
+    draws = list(
+        ParameterSampler(search.param_distributions, n_iter=50, random_state=0)
+    )
+    rates = np.array([draw["model__lr"] for draw in draws])
+    assert ((rates >= 1e-4) & (rates <= 3e-2)).all()
+    assert rates.min() < 1e-3 < rates.max()  # spread over the decades
+
+
 # -- the --out folder ---------------------------------------------------------
 
 
@@ -462,8 +596,9 @@ def test_overwrite_never_writes_through_what_the_report_did_not_write(
     _forbid_training(monkeypatch)
     folder = tmp_path / "out"
     folder.mkdir()
-    (folder / cli.MARKER).write_text(json.dumps({"files": ["report.html"]}))
     (folder / "report.html").write_text("earlier report")
+    marker = {"files": [_marker_entry(folder / "report.html")]}
+    (folder / cli.MARKER).write_text(json.dumps(marker))
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
     if kind == "link":
@@ -474,9 +609,23 @@ def test_overwrite_never_writes_through_what_the_report_did_not_write(
         (folder / "summary.csv").write_text("mine")
     status, _, err = _run(capsys, "--cv", 2, "--out", folder, "--overwrite")
     assert status == 2
-    assert "holds summary.csv under the names a report writes" in err
+    reason = (
+        "not listed in the marker" if kind == "unlisted file" else "not a plain file"
+    )
+    assert f"holds summary.csv ({reason}) under the names a report writes" in err
     assert notes.read_text() == "mine"
     assert (folder / "report.html").read_text() == "earlier report"
+
+
+def _marker_entry(path):
+    import hashlib
+
+    data = Path(path).read_bytes()
+    return {
+        "name": Path(path).name,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
 
 
 def test_earlier_report_is_replaced_only_with_overwrite(csv_path, tmp_path, capsys):
@@ -485,21 +634,86 @@ def test_earlier_report_is_replaced_only_with_overwrite(csv_path, tmp_path, caps
     status, _, err = _run(capsys, *args)
     assert status == 0, err
     marker = json.loads((out_dir / cli.MARKER).read_text())
-    assert {"report.html", "folds.csv", "metrics.json"} <= set(marker["files"])
-    # A file of the user's and a figure only the earlier report had.
+    # Each file written is recorded with its size and SHA-256.
+    recorded = {entry["name"]: entry for entry in marker["files"]}
+    assert REPORT_FILES <= set(recorded)
+    assert recorded["report.html"] == _marker_entry(out_dir / "report.html")
+    # A file of the user's, and a figure only the earlier report wrote, as
+    # it wrote it.
     (out_dir / "notes.txt").write_text("mine")
-    (out_dir / "prediction_error.png").write_bytes(b"old")
-    marker["files"].append("prediction_error.png")
+    (out_dir / "prediction_error.png").write_bytes(b"old figure")
+    marker["files"].append(_marker_entry(out_dir / "prediction_error.png"))
     (out_dir / cli.MARKER).write_text(json.dumps(marker))
 
     status, _, err = _run(capsys, *args)
     assert status == 2
     assert "holds an earlier report; pass --overwrite" in err
-    status, _, err = _run(capsys, *args, "--overwrite")
+    status, out, err = _run(capsys, *args, "--overwrite")
     assert status == 0, err
     assert (out_dir / "notes.txt").read_text() == "mine"
+    assert "notes.txt: not written by this command" in out
     assert not (out_dir / "prediction_error.png").exists()
     _assert_report_dir(out_dir)
+
+    # A file the report wrote and someone changed since is not removed:
+    # the command stops before training and names it.
+    (out_dir / "folds.csv").write_text("my edits")
+    status, _, err = _run(capsys, *args, "--overwrite")
+    assert status == 2
+    assert "holds folds.csv (changed since the earlier report wrote it)" in err
+    assert (out_dir / "folds.csv").read_text() == "my edits"
+    assert (out_dir / "report.html").is_file()
+
+
+@pytest.mark.parametrize("listed", ["by name", "with its size and hash"])
+def test_overwrite_keeps_a_users_file_listed_in_the_marker(
+    listed, csv_path, tmp_path, capsys
+):
+    out_dir = tmp_path / "out"
+    args = ["--data", csv_path, "--max-epochs", 1, "--cv", 2, "--out", out_dir]
+    status, _, err = _run(capsys, *args)
+    assert status == 0, err
+    notes = out_dir / "notes.txt"
+    notes.write_text("my notes")
+    # A tampered marker claims the user's file: even with its true hash, a
+    # name a report never writes is never removed.
+    marker = json.loads((out_dir / cli.MARKER).read_text())
+    entry = "notes.txt" if listed == "by name" else _marker_entry(notes)
+    marker["files"].append(entry)
+    marker["files"].append("../outside.txt")
+    (out_dir / cli.MARKER).write_text(json.dumps(marker))
+    outside = tmp_path / "outside.txt"
+    outside.write_text("mine too")
+
+    status, out, err = _run(capsys, *args, "--overwrite")
+    assert status == 0, err
+    assert notes.read_text() == "my notes"
+    assert outside.read_text() == "mine too"
+    assert "notes.txt: listed in the marker, but not a file a report writes" in out
+    rewritten = json.loads((out_dir / cli.MARKER).read_text())
+    assert "notes.txt" not in {entry["name"] for entry in rewritten["files"]}
+
+
+def test_overwrite_refuses_a_marker_without_hashes(tmp_path, capsys, monkeypatch):
+    """An earlier report listed by name only: nothing proves the files are its own."""
+    _forbid_training(monkeypatch)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "report.html").write_text("who wrote this?")
+    (folder / cli.MARKER).write_text(json.dumps({"files": ["report.html"]}))
+    status, _, err = _run(capsys, "--cv", 2, "--out", folder, "--overwrite")
+    assert status == 2
+    assert "report.html (listed in the marker without its size and hash)" in err
+    assert (folder / "report.html").read_text() == "who wrote this?"
+
+
+def test_the_out_folder_rules_know_every_file_a_report_writes():
+    from nnestimators.cli.output import REPORT_FILE_NAMES
+    from nnestimators.reports.export import TABLE_FILES
+    from nnestimators.reports.page import FIGURE_TITLES
+
+    written = {*TABLE_FILES, *(f"{name}.png" for name in FIGURE_TITLES)}
+    assert REPORT_FILE_NAMES == written | {cli.MARKER}
 
 
 def test_empty_out_folder_is_used(csv_path, tmp_path, capsys):
@@ -692,4 +906,4 @@ def test_threads_option_reaches_the_network():
     estimator = cli.estimator_class("binary")
     assert final_step(default).n_threads == estimator().n_threads
     regression = cli.build_model("regression", X, args)
-    assert regression[-1].regressor.n_threads == 2
+    assert regression[-1].n_threads == 2

@@ -1,6 +1,7 @@
 """Tests of nnestimators.reports: cross-validated reports and plot_history."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -195,15 +196,21 @@ def test_binary_positive_label_is_second_sorted_class(binary_report):
                 "roc_curve",
                 "precision_recall_curve",
                 "confusion_matrix",
+                "calibration",
             },
         ),
-        ("multiclass_report", {"training_curves", "confusion_matrix"}),
+        (
+            "multiclass_report",
+            {"training_curves", "confusion_matrix", "calibration"},
+        ),
         ("regression_report", {"training_curves", "prediction_error"}),
     ],
 )
 def test_figures(request, fixture, names):
-    figures = request.getfixturevalue(fixture).figures()
+    report = request.getfixturevalue(fixture)
+    figures = report.figures()
     assert set(figures) == names
+    assert list(figures) == report.figure_names()
     assert all(isinstance(figure, Figure) for figure in figures.values())
 
 
@@ -277,7 +284,13 @@ def test_plot_history_with_train_metrics():
 def test_save_writes_parseable_files(binary_report, tmp_path):
     paths = binary_report.save(tmp_path / "report")
     figures = binary_report.figures()
-    expected = {"report.html", "folds.csv", "summary.csv", "metrics.json"}
+    expected = {
+        "report.html",
+        "folds.csv",
+        "summary.csv",
+        "predictions.csv",
+        "metrics.json",
+    }
     expected |= {f"{name}.png" for name in figures}
     assert set(paths) == expected
     assert all(path.is_file() for path in paths.values())
@@ -338,7 +351,7 @@ def test_any_scikit_learn_estimator_without_history():
     )
     assert "best_epoch" not in report.to_frame()
     assert list(report.summary().columns) == ["test_mean", "test_std"]
-    assert set(report.figures()) == {"confusion_matrix"}
+    assert set(report.figures()) == {"confusion_matrix", "calibration"}
 
 
 def test_custom_scoring_shows_errors_as_positive():
@@ -556,8 +569,8 @@ def test_html_page_stands_alone(tmp_path):
     assert "<figcaption>ROC curve</figcaption>" in html
     assert "<figcaption>Confusion matrix</figcaption>" in html
     assert "roc curve" not in html
-    # Tables scroll inside their own box; the estimator text wraps.
-    assert html.count("<div class='table-wrap'><table") == 2
+    # Every table sits in its own box; the estimator text wraps.
+    assert html.count("<table") == html.count("<div class='table-wrap'><table") >= 3
     assert "overflow-x: auto" in html and "white-space: pre-wrap" in html
     # The estimator's text is whole: no column name is cut.
     estimator = html.split("<h2>Estimator</h2>")[1]
@@ -628,3 +641,365 @@ def test_the_page_describes_images_by_their_shape():
         )
         report = cross_validated_report(model, images, y, cv=2)
         assert report.context["Features"] == expected
+
+
+# -- baselines -----------------------------------------------------------------
+
+
+def _splits(report):
+    indices = report.cv_results["indices"]
+    return list(zip(indices["train"], indices["test"]))
+
+
+def test_baselines_are_scored_on_the_same_folds(binary_report, binary_data):
+    from sklearn.model_selection import cross_validate
+
+    X, y = binary_data
+    assert list(binary_report.baselines) == ["dummy", "linear"]
+    # The linear baseline is the network's Pipeline with its last step
+    # swapped: the same scaler, the same folds, the same scorers.
+    expected = cross_validate(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        X,
+        y,
+        cv=_splits(binary_report),
+        scoring="roc_auc",
+    )["test_score"]
+    linear = binary_report.baselines["linear"]
+    roc_auc = next(m for m in binary_report.metrics if m.name == "roc_auc")
+    np.testing.assert_allclose(linear.scores("test", roc_auc), expected)
+    summary = binary_report.baseline_summary()
+    assert list(summary.index) == BINARY_METRICS
+    # A dummy that ignores the features cannot rank: ROC-AUC is exactly 0.5.
+    assert summary.loc["roc_auc", "dummy_test_mean"] == 0.5
+    assert summary.loc["accuracy", "linear_test_mean"] > 0.85
+    assert {"dummy_test_std", "linear_train_mean"} <= set(summary.columns)
+
+
+def test_regression_baselines_are_mean_and_ridge(regression_report):
+    baselines = regression_report.baselines
+    assert baselines["dummy"].model == "DummyRegressor()"
+    assert baselines["linear"].model.startswith("RidgeCV(")
+    summary = regression_report.baseline_summary()
+    # Ridge explains the diabetes target; the mean explains none of it.
+    assert summary.loc["r2", "linear_test_mean"] > 0.3
+    assert summary.loc["r2", "dummy_test_mean"] < 0.05
+    sentence = regression_report.comparison()
+    assert sentence.startswith("On rmse, ")
+    assert "fold spread" in sentence and "folds" in sentence
+
+
+def _metric(name, sign=1):
+    from nnestimators.reports.tasks import Metric
+
+    return Metric(name, None, sign)
+
+
+def test_comparison_sentence_names_the_best_and_the_gap_in_fold_spreads():
+    from nnestimators.reports.baselines import comparison_sentence
+
+    network = np.array([42_000.0, 43_500.0, 41_200.0])
+    ridge = np.array([40_600.0, 41_900.0, 39_800.0])
+    sentence = comparison_sentence(
+        {"the network": network, "the linear baseline": ridge},
+        _metric("rmse", sign=-1),
+        3,
+    )
+    # Lower is better for an error: the linear baseline wins.
+    assert sentence.startswith("On rmse, the linear baseline is best: 40,770 ± ")
+    assert "for the network" in sentence
+    assert "better on 3 of 3 folds" in sentence
+    # The gap, 1,467, is about 1.3 times the larger fold spread (~1,160).
+    assert "a difference of 1,500, 1.3 times the fold spread (1,200)" in sentence
+    assert "though not by much" in sentence
+
+    close = comparison_sentence(
+        {
+            "the network": np.array([0.90, 0.95, 0.92]),
+            "the linear baseline": np.array([0.91, 0.93, 0.92]),
+            "the dummy baseline": np.array([0.5, 0.5, 0.5]),
+        },
+        _metric("roc_auc"),
+        3,
+    )
+    # The network is best: it is compared with the runner-up, not the dummy.
+    assert close.startswith("On roc_auc, the network is best")
+    assert "for the linear baseline" in close
+    assert "do not tell them apart" in close
+
+
+def test_baselines_can_be_turned_off(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    report = cross_validated_report(
+        LogisticRegression(max_iter=500), X, y, cv=N_FOLDS, baselines=False
+    )
+    assert report.baselines == {}
+    assert report.comparison() is None
+    assert report.baseline_summary().columns.empty
+    report.save(tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv", index_col="metric")
+    assert list(summary.columns) == ["test_mean", "test_std", "train_mean", "train_std"]
+    document = json.loads((tmp_path / "metrics.json").read_text())
+    assert document["baselines"] == {} and document["comparison"] is None
+    assert "Baselines" not in str(report)
+
+
+class _FlatteningClassifier(LogisticRegression):
+    """A classifier of images: the linear baseline gets the images as they are."""
+
+    def fit(self, X, y):
+        return super().fit(np.reshape(X, (len(X), -1)), y)
+
+    def predict(self, X):
+        return super().predict(np.reshape(X, (len(X), -1)))
+
+    def predict_proba(self, X):
+        return super().predict_proba(np.reshape(X, (len(X), -1)))
+
+    def decision_function(self, X):
+        return super().decision_function(np.reshape(X, (len(X), -1)))
+
+
+def test_a_failing_baseline_is_a_note_not_an_error():
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 4, 4))
+    y = np.arange(40) % 2
+    report = cross_validated_report(_FlatteningClassifier(), images, y, cv=2)
+    assert report.baselines["linear"].error.startswith("ValueError: Found array")
+    assert report.baselines["linear"].cv_results is None
+    assert report.baselines["dummy"].error is None
+    (note,) = report.notes()
+    assert note.startswith("The linear baseline (LogisticRegression(max_iter=1000))")
+    # The comparison goes on with the baseline that worked.
+    assert "the dummy baseline (DummyClassifier)" in report.comparison()
+
+
+def test_baselines_of_a_search_share_its_preprocessing():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import PowerTransformer
+
+    from nnestimators.reports.baselines import with_final_step
+
+    pipeline = make_pipeline(StandardScaler(), LinearRegression())
+    search = GridSearchCV(pipeline, {"linearregression__fit_intercept": [True]})
+    swapped = with_final_step(search, LogisticRegression())
+    assert [name for name, _ in swapped.steps] == [
+        "standardscaler",
+        "linearregression",
+    ]
+    assert isinstance(swapped[-1], LogisticRegression)
+    assert isinstance(pipeline[-1], LinearRegression)  # the original is untouched
+    wrapped = TransformedTargetRegressor(
+        regressor=pipeline, transformer=PowerTransformer()
+    )
+    swapped = with_final_step(wrapped, LinearRegression(positive=True))
+    assert isinstance(swapped.transformer, PowerTransformer)
+    assert swapped.regressor[-1].positive
+
+
+# -- predictions, provenance, searches and the page -----------------------------
+
+
+def test_predictions_have_row_labels_and_class_probabilities():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X.index = X.index + 1000  # labels that are not positions
+    y.index = X.index
+    report = cross_validated_report(
+        make_pipeline(StandardScaler(), LogisticRegression()), X, y, cv=N_FOLDS
+    )
+    predictions = report.predictions()
+    assert len(predictions) == len(X)
+    assert list(predictions.columns) == [
+        "row",
+        "fold",
+        "y_true",
+        "y_pred",
+        "proba_0",
+        "proba_1",
+        "proba_2",
+    ]
+    np.testing.assert_array_equal(predictions["row"], X.index)
+    np.testing.assert_array_equal(predictions["y_true"], y)
+    probabilities = predictions[["proba_0", "proba_1", "proba_2"]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), predictions["y_pred"])
+
+
+def test_saved_predictions_versions_and_command(binary_report, binary_data, tmp_path):
+    _, y = binary_data
+    binary_report.command = "nnestimators report --cv 3"
+    try:
+        binary_report.save(tmp_path)
+    finally:
+        binary_report.command = None
+    predictions = pd.read_csv(tmp_path / "predictions.csv")
+    assert len(predictions) == len(y)
+    assert list(predictions.columns[:4]) == ["row", "fold", "y_true", "y_pred"]
+    assert {"proba_benign", "proba_malignant"} <= set(predictions.columns)
+    np.testing.assert_allclose(predictions["proba_malignant"], predictions["y_score"])
+    document = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(document["versions"]) == {
+        "nnestimators",
+        "torch",
+        "skorch",
+        "scikit-learn",
+        "numpy",
+        "pandas",
+        "Python",
+    }
+    import sklearn
+    import torch
+
+    assert document["versions"]["torch"] == torch.__version__
+    assert document["versions"]["scikit-learn"] == sklearn.__version__
+    assert document["command"] == "nnestimators report --cv 3"
+    assert set(document["baselines"]) == {"dummy", "linear"}
+    linear = document["baselines"]["linear"]
+    assert linear["model"] == "LogisticRegression(max_iter=1000)"
+    assert len(linear["folds"]) == N_FOLDS
+    assert set(linear["summary"]) == set(BINARY_METRICS)
+    assert document["comparison"] == binary_report.comparison()
+    summary = pd.read_csv(tmp_path / "summary.csv", index_col="metric")
+    assert {"linear_test_mean", "dummy_test_mean"} <= set(summary.columns)
+    html = (tmp_path / "report.html").read_text()
+    for text in ("nnestimators report --cv 3", "torch " + torch.__version__):
+        assert text in html
+    for text in ("linear baseline, test", "dummy baseline, test", "LogisticRegression"):
+        assert text in html
+
+
+def _as_text(frame):
+    """A module-level function: its repr carries a memory address."""
+    return frame
+
+
+def test_search_choices_are_on_the_page_without_memory_addresses(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    model = make_pipeline(
+        FunctionTransformer(_as_text),
+        StandardScaler(),
+        NNClassifier(max_epochs=2, random_state=0, batch_size=32),
+    )
+    grid = {
+        "nnclassifier__lr": [0.01, 0.03],
+        "nnclassifier__module__hidden_units": [(8,), (16, 8)],
+    }
+    search = GridSearchCV(model, grid, cv=2)
+    report = cross_validated_report(search, X, y, cv=2, random_state=0)
+    chosen = report.chosen_parameters()
+    assert list(chosen.index) == [1, 2]
+    assert list(chosen.columns) == ["lr", "module__hidden_units", "best_inner_score"]
+    for fold, estimator in enumerate(report.estimators_, start=1):
+        network = estimator.best_estimator_[-1]
+        assert chosen.loc[fold, "lr"] == network.lr
+        assert chosen.loc[fold, "module__hidden_units"] == network.module__hidden_units
+    html = report.to_html()
+    assert "Chosen parameters per fold" in html
+    assert str(chosen.loc[1, "module__hidden_units"]) in html
+    assert "_as_text" in html
+    # No memory address outside the embedded images (base64 may hold "0x").
+    text = re.sub(r"data:image/png;base64,[^']*", "", html)
+    assert re.search(r"0x[0-9a-fA-F]{4,}", text) is None
+    report.save(tmp_path)
+    document = json.loads((tmp_path / "metrics.json").read_text())
+    first = document["chosen_parameters"][0]
+    assert first["fold"] == 1
+    assert first["parameters"]["module__hidden_units"] == list(
+        chosen.loc[1, "module__hidden_units"]
+    )
+    assert "0x" not in document["estimator_repr"]
+
+
+def test_the_epoch_cap_note_is_on_the_page(binary_report, monkeypatch):
+    from nnestimators.reports import cross_validation
+
+    monkeypatch.setattr(
+        cross_validation, "ended_before_early_stopping", lambda est: True
+    )
+    monkeypatch.setattr(cross_validation, "still_improving", lambda est: False)
+    (note,) = binary_report.notes()
+    assert note.startswith("Folds 1, 2 and 3 of 3 ended at the max_epochs cap")
+    assert "before early stopping triggered" in note
+    html = binary_report.to_html(None)
+    assert "before early stopping triggered" in html
+
+
+def _fitted_stub(patience, best_epoch, n_epochs):
+    from sklearn.base import BaseEstimator
+
+    class Stub(BaseEstimator):
+        def __init__(self):
+            self.patience = patience
+            self.best_epoch_ = best_epoch
+            self.monitor = "valid_loss"
+
+        def fit(self, X, y):
+            return self
+
+        def __sklearn_is_fitted__(self):
+            return True
+
+        def history_frame(self):
+            return pd.DataFrame({"epoch": np.arange(1, n_epochs + 1)})
+
+    return Stub()
+
+
+@pytest.mark.parametrize(
+    "patience, best_epoch, n_epochs, expected",
+    [
+        (10, 152, 154, True),  # ended 2 epochs after its best: the cap
+        (10, 46, 56, False),  # 10 epochs without improvement: early stopping
+        (10, 20, 20, True),  # still improving at the cap
+        (None, 5, 20, False),  # no early stopping to wait for
+        (10, None, 20, False),  # no best epoch recorded
+    ],
+)
+def test_ended_before_early_stopping(patience, best_epoch, n_epochs, expected):
+    from nnestimators.reports.history import ended_before_early_stopping
+
+    stub = _fitted_stub(patience, best_epoch, n_epochs)
+    assert ended_before_early_stopping(stub) is expected
+
+
+def test_the_loss_panel_names_its_loss_and_units(binary_report, regression_report):
+    from nnestimators.reports.history import loss_label
+
+    assert loss_label(binary_report.estimators_[0]) == "binary cross-entropy (nats)"
+    regression = loss_label(regression_report.estimators_[0])
+    assert regression == (
+        "mean squared error of the standardised target (1 = the target's variance)"
+    )
+    figure = regression_report.figures()["training_curves"]
+    assert " ".join(figure.axes[0].get_ylabel().split()) == regression
+
+
+def test_confusion_matrix_has_counts_and_shares(multiclass_report):
+    figure = multiclass_report.figures()["confusion_matrix"]
+    counts, shares = figure.axes[:2]
+    count_cells = counts.images[0].get_array()
+    share_cells = shares.images[0].get_array()
+    assert count_cells.sum() == 150
+    np.testing.assert_allclose(share_cells.sum(axis=1), 1.0)
+    np.testing.assert_allclose(share_cells, count_cells / count_cells.sum(1)[:, None])
+
+
+def test_calibration_figure_bins_the_out_of_fold_probabilities(binary_report):
+    figure = binary_report.figures()["calibration"]
+    curve, counts = figure.axes
+    assert curve.get_title() == "Calibration (reliability diagram)"
+    _, line = curve.get_lines()  # the diagonal, then the model's curve
+    assert np.all((line.get_xdata() >= 0) & (line.get_xdata() <= 1))
+    assert np.all((line.get_ydata() >= 0) & (line.get_ydata() <= 1))
+    heights = [patch.get_height() for patch in counts.patches]
+    assert sum(heights) == len(binary_report.predictions())
+
+
+def test_page_tables_have_no_index_name_row(binary_report):
+    html = binary_report.to_html()
+    assert "<th></th>" not in html
+    assert "<th scope='col'>fold</th>" in html
+    assert "<th scope='col'>metric</th>" in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sys
 
 from .errors import CliError, RunError
@@ -30,8 +31,12 @@ def main(argv=None):
     0
     """
     parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
     try:
         args = parse_arguments(parser, argv)
+        # What the report records as the command that made it.
+        args.command_line = shlex.join([PROG, *map(str, argv)])
         return args.handler(args)
     except CliError as error:
         _print_error(error)

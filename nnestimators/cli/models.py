@@ -32,6 +32,8 @@ SEARCH_GRID = {
     "module__hidden_units": [(64,), (128, 64)],
 }
 RANDOM_SEARCH_ITERATIONS = 6
+RANDOM_LR_RANGE = (1e-4, 3e-2)
+RANDOM_HIDDEN_UNITS = [(64,), (128, 64), (256, 128)]
 INNER_FOLDS = 3
 
 # One-hot columns per text column: the most frequent values, the rest share
@@ -158,16 +160,12 @@ def make_network(task, preset, max_epochs, seed, n_threads=None):
 
     Returns
     -------
-    estimator : NNBinaryClassifier, NNClassifier or TransformedTargetRegressor
-        A regression network learns a standardised target, through a
-        ``sklearn.compose.TransformedTargetRegressor``: targets in the
-        hundreds would otherwise need many epochs just to reach their scale.
+    estimator : NNBinaryClassifier, NNClassifier or NNRegressor
+        ``NNRegressor`` learns a standardised target itself
+        (``standardize_target``), so no target transformer wraps it.
     """
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.preprocessing import StandardScaler
-
     options = {} if n_threads is None else {"n_threads": n_threads}
-    network = estimator_class(task)(
+    return estimator_class(task)(
         module__hidden_units=MODEL_PRESETS[preset],
         max_epochs=max_epochs,
         validation_fraction=0.1,
@@ -177,14 +175,31 @@ def make_network(task, preset, max_epochs, seed, n_threads=None):
         verbose=0,
         **options,
     )
-    if task != "regression":
-        return network
-    return TransformedTargetRegressor(regressor=network, transformer=StandardScaler())
 
 
-def _network_param(task, name):
+def _network_param(name):
     """The pipeline parameter name of the network's parameter ``name``."""
-    return f"model__regressor__{name}" if task == "regression" else f"model__{name}"
+    return f"model__{name}"
+
+
+class LogUniform:
+    """``scipy.stats.loguniform(low, high)`` that prints as its arguments.
+
+    scipy's frozen distributions print as ``<... object at 0x...>``; the
+    report shows the search's parameters, so this one says what it draws.
+    """
+
+    def __init__(self, low, high):
+        self.low = low
+        self.high = high
+
+    def rvs(self, size=None, random_state=None):
+        from scipy.stats import loguniform
+
+        return loguniform(self.low, self.high).rvs(size=size, random_state=random_state)
+
+    def __repr__(self):
+        return f"loguniform({self.low:g}, {self.high:g})"
 
 
 def make_search(model, task, kind, seed):
@@ -205,7 +220,6 @@ def make_search(model, task, kind, seed):
     -------
     search : GridSearchCV or RandomizedSearchCV
     """
-    from scipy.stats import loguniform
     from sklearn.model_selection import (
         GridSearchCV,
         KFold,
@@ -218,11 +232,11 @@ def make_search(model, task, kind, seed):
     # A diverging candidate scores NaN and loses; it does not stop the search.
     common = {"cv": inner, "scoring": SEARCH_SCORING[task]}
     if kind == "grid":
-        grid = {_network_param(task, name): v for name, v in SEARCH_GRID.items()}
+        grid = {_network_param(name): v for name, v in SEARCH_GRID.items()}
         return GridSearchCV(model, grid, **common)
     distributions = {
-        _network_param(task, "lr"): loguniform(1e-4, 3e-2),
-        _network_param(task, "module__hidden_units"): [(64,), (128, 64), (256, 128)],
+        _network_param("lr"): LogUniform(*RANDOM_LR_RANGE),
+        _network_param("module__hidden_units"): list(RANDOM_HIDDEN_UNITS),
     }
     return RandomizedSearchCV(
         model,

@@ -14,7 +14,8 @@ DEFAULT_OUT = "nnestimators-report"
 
 REPORT_DESCRIPTION = """\
 Cross-validate a neural network on a table and write a report (HTML page,
-CSV and JSON tables, PNG figures).
+CSV and JSON tables, PNG figures) that says whether the network beats two
+baselines scored on the same folds.
 
 Without --data, the breast cancer data set shipped with scikit-learn is used
 (binary: malignant or benign, 569 rows, 30 numeric columns).
@@ -25,17 +26,31 @@ frequent value and one-hot encoded (at most 50 columns each: the most
 frequent values, the others together). Text columns that look like
 identifiers (distinct values in more than half the rows, and more than 20
 of them) or have more than 1000 distinct values are dropped, and so are the
---drop columns. Rows with a missing target are dropped. A CSV file's delimiter (comma, semicolon, tab or
-|) is detected.
+--drop columns. Rows with a missing target are dropped. A CSV file's
+delimiter (comma, semicolon, tab or |) is detected.
 The task is inferred from the target: text, booleans or integers with at most
 20 distinct values are classes, other numbers are a regression target.
 
 The network is NNBinaryClassifier, NNClassifier or NNRegressor with 10% of
-each training fold held out for early stopping (patience 10).
+each training fold held out for early stopping (patience 10); NNRegressor
+learns a standardised target itself. Two baselines go through the same
+preprocessing, folds and metrics: a dummy (the majority class, or the mean)
+and a linear model (LogisticRegression, or RidgeCV choosing its penalty by
+leave-one-out cross-validation); --no-baselines skips them.
+
+Written to --out: report.html, folds.csv, summary.csv (the network's and
+the baselines' scores), predictions.csv (out-of-fold predictions, one row
+per row with a target: row, fold, y_true, y_pred and the class
+probabilities), metrics.json (with the command line and library versions)
+and the figures as PNG files.
 
 --out must be a new or empty directory, or one holding an earlier report of
-this command (marked by a .nnestimators-report file), replaced only with
---overwrite; the command never writes over other files.
+this command (marked by a .nnestimators-report file that records each file
+written with its size and SHA-256), replaced only with --overwrite. Then
+only the files a report writes that are unchanged since are removed; every
+other file stays, and the command lists it. If a name the new report writes
+holds anything else, the command stops before training. It never writes
+over the --data file.
 """
 
 REPORT_EPILOG = """\
@@ -47,7 +62,8 @@ model presets (--model):
 hyper-parameter search (--search), nested inside the cross-validation: in
 every outer fold, a 3-fold search on the training part picks the parameters,
 refits and is scored on the held-out part, so the reported scores are not
-biased by the search. The best parameters of every fold are printed.
+biased by the search. The parameters each fold chose are printed and shown
+in the report.
   grid     lr in {0.001, 0.003, 0.01} x hidden units in {(64,), (128, 64)}
   random   6 draws: lr log-uniform in [1e-4, 3e-2], hidden units in
            {(64,), (128, 64), (256, 128)}
@@ -176,7 +192,14 @@ def _add_report_command(commands):
     report.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the earlier report in --out (other files there stay)",
+        help="replace the earlier report in --out: remove only the files it "
+        "wrote that are unchanged (same size and SHA-256 as recorded); every "
+        "other file stays and is listed",
+    )
+    report.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the dummy and linear baselines",
     )
     report.add_argument(
         "--drop",

@@ -19,8 +19,19 @@ from .data import (
     target_values,
 )
 from .errors import RunError, first_line
-from .models import INNER_FOLDS, MAX_CATEGORIES, MODEL_PRESETS, build_model
+from .models import (
+    INNER_FOLDS,
+    MAX_CATEGORIES,
+    MODEL_PRESETS,
+    RANDOM_HIDDEN_UNITS,
+    RANDOM_LR_RANGE,
+    RANDOM_SEARCH_ITERATIONS,
+    SEARCH_GRID,
+    SEARCH_SCORING,
+    build_model,
+)
 from .output import (
+    MARKER,
     check_out_dir,
     prepare_out_dir,
     remove_earlier_report,
@@ -61,7 +72,7 @@ def run_report(args):
 
     from ..reports import cross_validated_report
 
-    model_text = _describe_model(model, args)
+    model_text = _describe_model(model, args, task)
     say(f"Model: {model_text}")
     say(f"Cross-validating with {args.cv} folds...")
     context = _context(args, source, n_read, X, dropped, target, model_text)
@@ -81,31 +92,42 @@ def run_report(args):
                 random_state=args.seed,
                 context=context,
                 progress=_fold_printer(say),
+                baselines=not getattr(args, "no_baselines", False),
             )
         except (ValueError, ArithmeticError) as error:
             # ArithmeticError covers nnestimators' TrainingDivergedError.
             raise RunError(f"training failed: {first_line(error)}") from None
+    report.command = getattr(args, "command_line", None)
     say(f"Done in {time.perf_counter() - started:.1f} s.\n")
     say(str(report))
     for note in report.notes():
         say(f"\nNote: {note}")
     if args.search != "none":
         _print_best_params(report, say)
-    remove_earlier_report(out)
+    _write(report, out, say)
+    if args.quiet:
+        print(out)
+    return 0
+
+
+def _write(report, out, say):
+    """Replace the earlier report's unchanged files, write, and say what stayed."""
+    from ..reports.export import file_names
+
+    kept = remove_earlier_report(out, file_names(report))
     try:
         paths = report.save(out)
-        paths[".nnestimators-report"] = write_marker(
-            out, [path.name for path in paths.values()]
-        )
+        paths[MARKER] = write_marker(out, [path.name for path in paths.values()])
     except OSError as error:
         raise RunError(f"cannot write the report to {out}: {error}") from None
     say("\nWrote:")
     for name, path in paths.items():
-        if not name.startswith("."):
+        if name != MARKER:
             say(f"  {path}")
-    if args.quiet:
-        print(out)
-    return 0
+    if kept:
+        say(f"\nKept in {out} (not written by this command, so not replaced):")
+        for name, reason in kept.items():
+            say(f"  {name}: {reason}")
 
 
 def _fold_printer(say):
@@ -119,6 +141,8 @@ def _fold_printer(say):
             line += f" (test {name} {format_number(value)})"
         if result.still_improving:
             line += "; ended at the max_epochs cap while still improving"
+        elif result.ended_before_early_stopping:
+            line += "; ended at the max_epochs cap before early stopping triggered"
         say(line)
 
     return fold_done
@@ -183,14 +207,24 @@ def _describe_target(y, task):
     return f"{task}, {counts}"
 
 
-def _describe_model(model, args):
+def _describe_model(model, args, task):
+    """The network as trained: the preset, or what the search chooses."""
     from ..reports.history import final_step
 
     final = final_step(model)
     network = type(final).__name__
-    hidden = MODEL_PRESETS[args.model]
-    text = f"{network}, preset {args.model!r} (hidden units {hidden}), "
-    text += f"max_epochs={args.max_epochs}, seed {args.seed}"
+    if args.search == "none":
+        hidden = MODEL_PRESETS[args.model]
+        text = f"{network}, preset {args.model!r} (hidden units {hidden})"
+    else:
+        # The search replaces the preset's hidden units and the lr.
+        text = (
+            f"{network}, hidden units and lr chosen in each fold by a nested "
+            f"{args.search} search ({INNER_FOLDS} inner folds, scoring "
+            f"{SEARCH_SCORING[task]}; {_search_space(args.search)}); "
+            "the choices are listed per fold"
+        )
+    text += f", max_epochs={args.max_epochs}, seed {args.seed}"
     params = final.get_params(deep=False)
     shown = ["lr", "batch_size", "validation_fraction", "patience", "n_threads"]
     if args.search != "none":
@@ -198,27 +232,33 @@ def _describe_model(model, args):
     extra = [f"{key}={params[key]}" for key in shown if key in params]
     if extra:
         text += ", " + ", ".join(extra)
-    if args.search != "none":
-        text += f", nested {args.search} search ({INNER_FOLDS} inner folds)"
     return text
 
 
+def _search_space(kind):
+    """``lr in {0.001, 0.003, 0.01}; hidden_units in {(64,), (128, 64)}``."""
+    if kind == "grid":
+        return "; ".join(
+            f"{name.removeprefix('module__')} in {{{', '.join(map(str, values))}}}"
+            for name, values in SEARCH_GRID.items()
+        )
+    low, high = RANDOM_LR_RANGE
+    hidden = ", ".join(map(str, RANDOM_HIDDEN_UNITS))
+    return (
+        f"{RANDOM_SEARCH_ITERATIONS} draws: lr log-uniform in [{low:g}, {high:g}], "
+        f"hidden_units in {{{hidden}}}"
+    )
+
+
 def _print_best_params(report, say):
+    from ..reports.provenance import readable_value
+
     say("\nBest parameters per fold:")
-    for fold, search in enumerate(report.estimators_, start=1):
+    chosen = report.chosen_parameters()
+    for fold, row in chosen.iterrows():
         params = ", ".join(
-            f"{_short_param_name(name)}={_format_value(value)}"
-            for name, value in sorted(search.best_params_.items())
+            f"{name}={readable_value(value)}"
+            for name, value in row.items()
+            if name != "best_inner_score"
         )
         say(f"  fold {fold}: {params}")
-
-
-def _short_param_name(name):
-    """``lr`` for ``model__regressor__lr``."""
-    for prefix in ("model__", "regressor__"):
-        name = name.removeprefix(prefix)
-    return name
-
-
-def _format_value(value):
-    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.base import is_classifier
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv, cross_validate
 from sklearn.utils import _safe_indexing
 
 from . import export, figures
-from .formatting import format_number, mean_and_std
-from .history import final_step, has_history, still_improving
+from .baselines import comparison_sentence, headline_metric, run_baselines
+from .context import default_context, ordered_context
+from .formatting import mean_and_std
+from .history import (
+    ended_before_early_stopping,
+    epochs_of,
+    final_step,
+    has_history,
+    history_of,
+    still_improving,
+)
+from .provenance import library_versions
+from .searches import chosen_parameters
 from .tasks import infer_task, positive_label, resolve_metrics
 
 
@@ -35,6 +46,9 @@ class FoldPredictions:
     y_score : ndarray or None
         Score of the positive class (binary classification only): its
         ``predict_proba`` column, else ``decision_function``.
+    y_proba : ndarray of shape (n_test, n_classes) or None
+        Class probabilities (classification with ``predict_proba``), columns
+        in the order of the report's ``classes``.
     """
 
     fold: int
@@ -42,6 +56,7 @@ class FoldPredictions:
     y_true: np.ndarray
     y_pred: np.ndarray
     y_score: np.ndarray | None = None
+    y_proba: np.ndarray | None = None
 
 
 @dataclass
@@ -63,6 +78,10 @@ class FoldResult:
     still_improving : bool
         Whether the fold's training ended on its best epoch: it stopped at
         the ``max_epochs`` cap while still improving.
+    ended_before_early_stopping : bool
+        Whether the fold's training, with early stopping, ended at the
+        ``max_epochs`` cap before its patience ran out (``still_improving``
+        folds included).
     """
 
     fold: int
@@ -72,6 +91,7 @@ class FoldResult:
     estimator: object
     test_scores: dict = field(default_factory=dict)
     still_improving: bool = False
+    ended_before_early_stopping: bool = False
 
     @property
     def seconds(self):
@@ -93,12 +113,16 @@ def cross_validated_report(
     params=None,
     context=None,
     progress=None,
+    baselines=True,
 ):
     """Cross-validate an estimator and gather scores, predictions and figures.
 
     Runs ``sklearn.model_selection.cross_validate`` on each fold, keeps the
     fold estimators and predicts each fold's test samples with its
     estimator, so the out-of-fold curves and matrices cost no refitting.
+    Two baselines are scored on the same folds, through the same
+    preprocessing and with the same metrics, so the report tells whether
+    the network beats a dummy and a linear model.
 
     Parameters
     ----------
@@ -145,6 +169,16 @@ def cross_validated_report(
     progress : callable, default=None
         Called with a :class:`FoldResult` as each fold finishes (in the
         order they finish when ``n_jobs`` runs them in parallel).
+    baselines : bool, default=True
+        Also cross-validate two baselines on the same folds: a dummy
+        (``DummyClassifier(strategy="prior")``, the majority class, or
+        ``DummyRegressor()``, the mean) and a linear model
+        (``LogisticRegression(max_iter=1000)``, or ``RidgeCV`` choosing its
+        penalty by efficient leave-one-out cross-validation). Each replaces
+        the last step of the estimator's Pipeline, so it sees the same
+        preprocessing; a search is replaced by the Pipeline it searches
+        over. A baseline that fails is noted, not raised. They run one fold
+        after another in this process.
 
     Returns
     -------
@@ -183,8 +217,8 @@ def cross_validated_report(
             progress(_fold_result(number, len(splits), result, metrics))
     results = _merge_results([results[number] for number in sorted(results)])
     pos_label = positive_label(y) if task == "binary" else None
-    folds = _out_of_fold_predictions(results, X, y, task, pos_label)
     classes = None if task == "regression" else np.unique(np.asarray(y))
+    folds = _out_of_fold_predictions(results, X, y, task, pos_label, classes)
     report = CrossValidatedReport(
         estimator=estimator,
         task=task,
@@ -194,31 +228,15 @@ def cross_validated_report(
         pos_label=pos_label,
         classes=classes,
         cv=splitter,
+        baselines=(
+            run_baselines(estimator, X, y, task, splits, options) if baselines else {}
+        ),
+        row_ids=_row_ids(X),
     )
-    report.context = _ordered_context(
-        {**_default_context(report, X, y, random_state), **(context or {})}
+    report.context = ordered_context(
+        {**default_context(report, X, y, random_state), **(context or {})}
     )
     return report
-
-
-# The order of the report's description; other entries follow these.
-_CONTEXT_ORDER = (
-    "Data",
-    "Rows",
-    "Features",
-    "Dropped columns",
-    "Target column",
-    "Target",
-    "Model",
-    "Settings",
-    "Cross-validation",
-)
-
-
-def _ordered_context(context):
-    rank = {key: number for number, key in enumerate(_CONTEXT_ORDER)}
-    keys = sorted(context, key=lambda key: rank.get(key, len(rank)))
-    return {key: context[key] for key in keys}
 
 
 def _fit_fold(number, estimator, X, y, split, options):
@@ -295,7 +313,15 @@ def _fold_result(number, n_splits, result, metrics):
             m.name: m.sign * float(result[f"test_{m.name}"][0]) for m in metrics
         },
         still_improving=still_improving(estimator),
+        ended_before_early_stopping=ended_before_early_stopping(estimator),
     )
+
+
+def _row_ids(X):
+    """The label of every row: a DataFrame's index, else its position."""
+    if isinstance(X, pd.DataFrame):
+        return X.index.to_numpy()
+    return np.arange(len(X))
 
 
 def _merge_results(results):
@@ -316,60 +342,6 @@ def _merge_results(results):
     return merged
 
 
-def _default_context(report, X, y, random_state):
-    """The report's own description of its data, model and folds."""
-    n_rows, n_features = np.shape(X)[0], (np.shape(X)[1] if np.ndim(X) > 1 else 1)
-    features = f"{n_features:,}"
-    if np.ndim(X) in (3, 4) and not isinstance(X, pd.DataFrame):
-        # Images, (n, H, W) or (n, C, H, W): say their shape, not one axis.
-        *channels, height, width = np.shape(X)[1:]
-        count = channels[0] if channels else 1
-        features = f"images of {height}x{width} pixels, {count} channel(s)"
-    if isinstance(X, pd.DataFrame):
-        numeric = sum(
-            is_numeric_dtype(X[c]) and not is_bool_dtype(X[c]) for c in X.columns
-        )
-        features += f" ({numeric:,} numeric, {n_features - numeric:,} categorical)"
-    context = {
-        "Rows": f"{n_rows:,}",
-        "Features": features,
-        "Target": describe_target(y, report.task),
-        "Model": report.describe_estimator(),
-        "Cross-validation": describe_splitter(report.cv, report.n_splits, random_state),
-    }
-    return context
-
-
-def describe_target(y, task):
-    """Class counts of a classification target, the range of a regression one.
-
-    Examples
-    --------
-    >>> describe_target(["a", "b", "a"], "binary")
-    'binary: a 2, b 1'
-    """
-    values = np.asarray(y)
-    if task == "regression":
-        values = values.astype(float)
-        return (
-            f"regression: from {format_number(values.min())} to "
-            f"{format_number(values.max())}, mean {format_number(values.mean())}, "
-            f"std {format_number(values.std(ddof=1) if len(values) > 1 else 0.0)}"
-        )
-    labels, counts = np.unique(values, return_counts=True)
-    shown = ", ".join(f"{label} {count:,}" for label, count in zip(labels, counts))
-    return f"{task}: {shown}"
-
-
-def describe_splitter(splitter, n_splits, random_state=None):
-    """``"5 folds, StratifiedKFold, shuffled with seed 0"``."""
-    text = f"{n_splits} folds, {type(splitter).__name__}"
-    if getattr(splitter, "shuffle", False):
-        seed = getattr(splitter, "random_state", random_state)
-        text += " (shuffled" + (f", seed {seed})" if seed is not None else ")")
-    return text
-
-
 def _make_splitter(cv, task, random_state):
     """A shuffled (stratified) K-fold splitter for an int ``cv``."""
     if cv is None:
@@ -382,15 +354,17 @@ def _make_splitter(cv, task, random_state):
     return splitter(n_splits=cv, shuffle=True, random_state=random_state)
 
 
-def _out_of_fold_predictions(results, X, y, task, pos_label):
+def _out_of_fold_predictions(results, X, y, task, pos_label, classes):
     """Predict each fold's test samples with that fold's estimator."""
     folds = []
     pairs = zip(results["estimator"], results["indices"]["test"])
     for number, (estimator, test_index) in enumerate(pairs, start=1):
         X_test = _safe_indexing(X, test_index)
-        y_score = None
+        y_proba = y_score = None
+        if task != "regression":
+            y_proba = _class_probabilities(estimator, X_test, classes)
         if task == "binary":
-            y_score = _positive_class_scores(estimator, X_test, pos_label)
+            y_score = _positive_class_scores(estimator, X_test, pos_label, y_proba)
         folds.append(
             FoldPredictions(
                 fold=number,
@@ -398,17 +372,31 @@ def _out_of_fold_predictions(results, X, y, task, pos_label):
                 y_true=np.asarray(_safe_indexing(y, test_index)),
                 y_pred=np.asarray(estimator.predict(X_test)),
                 y_score=y_score,
+                y_proba=y_proba,
             )
         )
     return folds
 
 
-def _positive_class_scores(estimator, X, pos_label):
+def _class_probabilities(estimator, X, classes):
+    """``predict_proba`` with a column per class of ``classes``, or None."""
+    if not hasattr(estimator, "predict_proba"):
+        return None
+    proba = np.asarray(estimator.predict_proba(X), dtype=float)
+    fitted = list(estimator.classes_)
+    # A class absent from a training fold has probability 0 there.
+    columns = np.zeros((len(proba), len(classes)))
+    for column, label in enumerate(classes):
+        if label in fitted:
+            columns[:, column] = proba[:, fitted.index(label)]
+    return columns
+
+
+def _positive_class_scores(estimator, X, pos_label, y_proba):
     """Scores of ``pos_label``: a probability if available, else a decision."""
     classes = list(estimator.classes_)
-    if hasattr(estimator, "predict_proba"):
-        proba = np.asarray(estimator.predict_proba(X))
-        return proba[:, classes.index(pos_label)]
+    if y_proba is not None:
+        return y_proba[:, 1]  # the report's classes are sorted: pos_label last
     if hasattr(estimator, "decision_function"):
         # decision_function is positive for classes_[1].
         decision = np.asarray(estimator.decision_function(X)).ravel()
@@ -439,12 +427,25 @@ class CrossValidatedReport:
         The class labels of a classification task.
     cv : cross-validation generator, default=None
         The splitter used.
+    baselines : dict of str to BaselineResult, default=None
+        The baselines scored on the same folds, by name (``"dummy"``,
+        ``"linear"``).
+    row_ids : ndarray, default=None
+        The label of every row of ``X`` (a DataFrame's index, else the
+        position), for ``predictions``.
 
     Attributes
     ----------
     context : dict of str to str
         What the report says about its data and model (see the ``context``
         argument of ``cross_validated_report``).
+    command : str or None
+        The command line that made the report (the ``nnestimators report``
+        command sets it); shown on the page and kept in ``metrics.json``.
+    versions : dict of str to str
+        Versions of Python and of the libraries the report was made with.
+    created : str
+        When the report was made, in ISO 8601 (UTC).
     estimators_ : list of estimator objects
         The fitted estimator of every fold.
     metric_names : list of str
@@ -470,6 +471,8 @@ class CrossValidatedReport:
         pos_label=None,
         classes=None,
         cv=None,
+        baselines=None,
+        row_ids=None,
     ):
         self.estimator = estimator
         self.task = task
@@ -479,7 +482,12 @@ class CrossValidatedReport:
         self.pos_label = pos_label
         self.classes = classes
         self.cv = cv
+        self.baselines = dict(baselines or {})
+        self.row_ids = row_ids
         self.context = {}
+        self.command = None
+        self.versions = library_versions()
+        self.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     @property
     def estimators_(self):
@@ -549,6 +557,21 @@ class CrossValidatedReport:
             if still_improving(est)
         ]
 
+    def epoch_cap_folds(self):
+        """Numbers of the folds that hit the ``max_epochs`` cap too early.
+
+        With early stopping (``patience``), a fit ends ``patience`` epochs
+        after its best one; these folds ended sooner, at the ``max_epochs``
+        cap (the automatic one too), while the monitored value had improved
+        within the last ``patience`` epochs. The ``still_improving_folds``
+        are among them.
+        """
+        return [
+            number
+            for number, est in enumerate(self.estimators_, start=1)
+            if ended_before_early_stopping(est)
+        ]
+
     def notes(self):
         """Warnings about the run, as sentences (empty when all is well).
 
@@ -557,17 +580,37 @@ class CrossValidatedReport:
         >>> report.notes()  # doctest: +SKIP
         ['Folds 1, 3 ended at the max_epochs cap while still improving ...']
         """
-        folds = self.still_improving_folds()
-        if not folds:
-            return []
-        which = (
-            f"Fold {folds[0]}" if len(folds) == 1 else f"Folds {_join_numbers(folds)}"
+        notes = []
+        improving = self.still_improving_folds()
+        if improving:
+            notes.append(
+                f"{_folds_text(improving)} of {self.n_splits} ended at the "
+                "max_epochs cap while still improving (the last epoch was the "
+                "best); more epochs would probably give a better model."
+            )
+        capped = [n for n in self.epoch_cap_folds() if n not in improving]
+        if capped:
+            notes.append(self._epoch_cap_note(capped))
+        for result in self.baselines.values():
+            if result.error:
+                notes.append(
+                    f"The {result.name} baseline ({result.model}) could not be "
+                    f"cross-validated: {result.error}"
+                )
+        return notes
+
+    def _epoch_cap_note(self, folds):
+        finals = [final_step(self.estimators_[n - 1]) for n in folds]
+        epochs = [int(epochs_of(history_of(f, "the report")[0])[-1]) for f in finals]
+        monitor = getattr(finals[0], "monitor", None) or "the monitored value"
+        patience = getattr(finals[0], "patience", None)
+        within = f"the last {patience} epochs (patience)" if patience else "patience"
+        return (
+            f"{_folds_text(folds)} of {self.n_splits} ended at the max_epochs "
+            f"cap ({_join_numbers(epochs)} epochs) before early stopping "
+            f"triggered: {monitor} had improved within {within}. More epochs "
+            "might give a better model."
         )
-        return [
-            f"{which} of {self.n_splits} ended at the max_epochs cap while still "
-            "improving (the last epoch was the best); more epochs would "
-            "probably give a better model."
-        ]
 
     def summary(self):
         """Mean and standard deviation of every metric over the folds.
@@ -601,6 +644,133 @@ class CrossValidatedReport:
         summary.index.name = "metric"
         return summary
 
+    def baseline_summary(self):
+        """Mean and standard deviation of every metric for each baseline.
+
+        Returns
+        -------
+        summary : pandas.DataFrame
+            Indexed by metric name, with columns ``<baseline>_test_mean``,
+            ``<baseline>_test_std`` and, when train scores were computed,
+            ``<baseline>_train_mean`` and ``<baseline>_train_std``, for
+            ``dummy`` then ``linear``. No columns without baselines.
+
+        Examples
+        --------
+        >>> report.baseline_summary().loc["roc_auc", "linear_test_mean"]  # doctest: +SKIP
+        0.99
+        """
+        splits = ("test", "train") if self.has_train_scores else ("test",)
+        columns = {}
+        for result in self._scored_baselines():
+            for split in splits:
+                values = [result.scores(split, m) for m in self.metrics]
+                columns[f"{result.name}_{split}_mean"] = [v.mean() for v in values]
+                columns[f"{result.name}_{split}_std"] = [
+                    v.std(ddof=1) if len(v) > 1 else np.nan for v in values
+                ]
+        frame = pd.DataFrame(columns, index=pd.Index(self.metric_names, name="metric"))
+        return frame
+
+    def _scored_baselines(self):
+        return [result for result in self.baselines.values() if result.cv_results]
+
+    def model_labels(self):
+        """What the report calls the network and each scored baseline.
+
+        Returns
+        -------
+        labels : dict of str to str
+            ``"network"``, then the baselines' names, to labels such as
+            ``"the linear baseline (LogisticRegression)"``.
+        """
+        kind = "network" if has_history(self.estimator) else "model"
+        labels = {"network": f"the {kind} ({_learner_name(self.estimator)})"}
+        for result in self._scored_baselines():
+            labels[result.name] = (
+                f"the {result.name} baseline ({result.model.split('(')[0]})"
+            )
+        return labels
+
+    def comparison(self):
+        """One sentence: which model is best, by how much against the fold spread.
+
+        Compares the network with its baselines on one metric (``roc_auc``
+        for binary tasks, ``accuracy`` for multiclass, ``rmse`` for
+        regression, when scored; else the first metric): the best model
+        against the network, or, when the network is best, against the
+        best baseline. The difference of their mean test scores is given in
+        units of the fold spread (the larger of their two standard
+        deviations over the folds), with the number of folds on which the
+        better one wins.
+
+        Returns
+        -------
+        sentence : str or None
+            None without baselines.
+
+        Examples
+        --------
+        >>> report.comparison()  # doctest: +SKIP
+        'On roc_auc, the NNBinaryClassifier is best: 0.9955 ± 0.0061 against ...'
+        """
+        scored = self._scored_baselines()
+        if not scored:
+            return None
+        metric = headline_metric(self.metrics, self.task)
+        labels = self.model_labels()
+        values = {labels["network"]: self.to_frame()[f"test_{metric.name}"].to_numpy()}
+        for result in scored:
+            values[labels[result.name]] = result.scores("test", metric)
+        return comparison_sentence(values, metric, self.n_splits)
+
+    def formatted_comparison(self):
+        """Test scores of the network and its baselines as ``"mean ± std"``.
+
+        Returns
+        -------
+        table : pandas.DataFrame of str
+            Indexed by metric, one column per model: ``"network"``, then
+            ``"linear"`` and ``"dummy"`` (those that were scored).
+        """
+        summary = self.summary()
+        columns = {
+            "network": [
+                mean_and_std(mean, std)
+                for mean, std in zip(summary["test_mean"], summary["test_std"])
+            ]
+        }
+        baselines = self.baseline_summary()
+        for result in sorted(self._scored_baselines(), key=_baseline_order):
+            columns[result.name] = [
+                mean_and_std(mean, std)
+                for mean, std in zip(
+                    baselines[f"{result.name}_test_mean"],
+                    baselines[f"{result.name}_test_std"],
+                )
+            ]
+        return pd.DataFrame(columns, index=summary.index)
+
+    def chosen_parameters(self):
+        """The parameters a hyper-parameter search chose in each fold.
+
+        Returns
+        -------
+        chosen : pandas.DataFrame
+            Indexed by fold, one column per searched parameter (named as on
+            the learning step: ``lr``, ``module__hidden_units``) and
+            ``best_inner_score``; no columns when the estimator is no
+            search.
+
+        Examples
+        --------
+        >>> report.chosen_parameters()  # doctest: +SKIP
+                  lr module__hidden_units  best_inner_score
+        fold
+        1      0.003            (128, 64)             0.991
+        """
+        return chosen_parameters(self.estimators_)
+
     def formatted_summary(self):
         """The summary as text cells ``"mean ± std"``, one column per split.
 
@@ -629,23 +799,61 @@ class CrossValidatedReport:
         return pd.DataFrame(cells, index=summary.index)
 
     def predictions(self):
-        """All out-of-fold predictions in one table.
+        """All out-of-fold predictions in one table, one row per sample.
 
         Returns
         -------
         frame : pandas.DataFrame
-            Indexed by sample position in ``X``, with columns ``fold``,
-            ``y_true``, ``y_pred`` and, for binary tasks, ``y_score``.
+            Indexed by sample position in ``X``, with columns ``row`` (the
+            row's label: a DataFrame's index, else its position), ``fold``,
+            ``y_true``, ``y_pred``, for binary tasks ``y_score`` (the
+            positive class's probability or decision value) and, for
+            classifiers with ``predict_proba``, ``proba_<class>`` per class.
+
+        Examples
+        --------
+        >>> report.predictions().head(2)  # doctest: +SKIP
+                row  fold  y_true  y_pred  y_score  proba_0  proba_1
+        sample
+        0         0     2       0       0    0.011    0.989    0.011
         """
         parts = []
         for fold in self.folds:
             part = {"fold": fold.fold, "y_true": fold.y_true, "y_pred": fold.y_pred}
             if fold.y_score is not None:
                 part["y_score"] = fold.y_score
+            if fold.y_proba is not None:
+                for column, label in enumerate(self.classes):
+                    part[f"proba_{label}"] = fold.y_proba[:, column]
             parts.append(pd.DataFrame(part, index=fold.test_index))
         frame = pd.concat(parts).sort_index()
         frame.index.name = "sample"
+        rows = self.row_ids if self.row_ids is not None else frame.index.to_numpy()
+        frame.insert(0, "row", np.asarray(rows)[frame.index.to_numpy()])
         return frame
+
+    def figure_names(self):
+        """The names of the figures ``figures`` draws, in page order.
+
+        Returns
+        -------
+        names : list of str
+        """
+        names = []
+        if any(has_history(est) for est in self.estimators_):
+            names.append("training_curves")
+        if self.task == "binary" and self._scored_folds():
+            names += ["roc_curve", "precision_recall_curve"]
+        if self.task == "regression":
+            names.append("prediction_error")
+        else:
+            names.append("confusion_matrix")
+            if all(fold.y_proba is not None for fold in self.folds):
+                names.append("calibration")
+        return names
+
+    def _scored_folds(self):
+        return [fold for fold in self.folds if fold.y_score is not None]
 
     def figures(self):
         """Diagnostic figures of the cross-validation.
@@ -653,33 +861,36 @@ class CrossValidatedReport:
         Returns
         -------
         figures : dict of str to matplotlib.figure.Figure
-            ``"training_curves"`` when the fold estimators record a history;
-            ``"roc_curve"`` and ``"precision_recall_curve"`` for binary tasks;
-            ``"confusion_matrix"`` for classification; ``"prediction_error"``
-            for regression.
+            ``"training_curves"`` when the fold estimators record a history
+            (the loss panel says what the loss measures, and in which
+            units); ``"roc_curve"`` and ``"precision_recall_curve"`` for
+            binary tasks; ``"confusion_matrix"`` (counts, and shares of each
+            true class) and ``"calibration"`` (a reliability diagram, for
+            classifiers with ``predict_proba``) for classification;
+            ``"prediction_error"`` for regression.
 
         Examples
         --------
         >>> for name, figure in report.figures().items():  # doctest: +SKIP
         ...     figure.savefig(f"{name}.png")
         """
-        result = {}
-        curves = figures.training_curves_figure(self.estimators_)
-        if curves is not None:
-            result["training_curves"] = curves
-        scored = [fold for fold in self.folds if fold.y_score is not None]
-        if self.task == "binary" and scored:
-            result["roc_curve"] = figures.roc_curve_figure(scored, self.pos_label)
-            result["precision_recall_curve"] = figures.precision_recall_figure(
-                scored, self.pos_label
-            )
-        if self.task == "regression":
-            result["prediction_error"] = figures.prediction_error_figure(self.folds)
-        else:
-            result["confusion_matrix"] = figures.confusion_matrix_figure(
+        draw = {
+            "training_curves": lambda: figures.training_curves_figure(self.estimators_),
+            "roc_curve": lambda: figures.roc_curve_figure(
+                self._scored_folds(), self.pos_label
+            ),
+            "precision_recall_curve": lambda: figures.precision_recall_figure(
+                self._scored_folds(), self.pos_label
+            ),
+            "prediction_error": lambda: figures.prediction_error_figure(self.folds),
+            "confusion_matrix": lambda: figures.confusion_matrix_figure(
                 self.folds, self.classes
-            )
-        return result
+            ),
+            "calibration": lambda: figures.calibration_figure(
+                self.folds, self.classes, self.pos_label
+            ),
+        }
+        return {name: draw[name]() for name in self.figure_names()}
 
     def to_html(self, path=None):
         """Render the report as one self-contained HTML page.
@@ -718,8 +929,10 @@ class CrossValidatedReport:
     def save(self, directory):
         """Write the report's files into ``directory``.
 
-        Writes ``report.html``, ``folds.csv``, ``summary.csv``,
-        ``metrics.json`` and one ``<figure>.png`` per figure.
+        Writes ``report.html``, ``folds.csv``, ``summary.csv`` (the
+        network's statistics, then each baseline's: ``linear_test_mean``,
+        ...), ``predictions.csv`` (the out-of-fold ``predictions``, one row
+        per sample), ``metrics.json`` and one ``<figure>.png`` per figure.
 
         Parameters
         ----------
@@ -757,8 +970,14 @@ class CrossValidatedReport:
         )
 
     def __str__(self):
-        table = self.formatted_summary().to_string()
-        return f"Cross-validated report: {self.describe()}\n{table}"
+        text = f"Cross-validated report: {self.describe()}\n"
+        text += self.formatted_summary().to_string()
+        comparison = self.comparison()
+        if comparison is not None:
+            table = self.formatted_comparison().to_string()
+            text += f"\n\nBaselines on the same folds (test scores):\n{table}"
+            text += f"\n{comparison}"
+        return text
 
     def __repr__(self):
         return f"<CrossValidatedReport: {self.describe()}>\n" + (
@@ -766,7 +985,26 @@ class CrossValidatedReport:
         )
 
 
+def _folds_text(numbers):
+    """``"Fold 2"`` or ``"Folds 1, 3 and 4"``."""
+    if len(numbers) == 1:
+        return f"Fold {numbers[0]}"
+    return f"Folds {_join_numbers(numbers)}"
+
+
+def _baseline_order(result):
+    """The linear baseline first: it is the one to beat."""
+    return (result.name != "linear", result.name)
+
+
+def _learner_name(estimator):
+    """``"NNClassifier"``: the class of the step that learns."""
+    return type(final_step(estimator)).__name__
+
+
 def _join_numbers(numbers):
     """``"1, 2 and 4"``."""
     numbers = [str(number) for number in numbers]
+    if len(numbers) == 1:
+        return numbers[0]
     return ", ".join(numbers[:-1]) + f" and {numbers[-1]}"

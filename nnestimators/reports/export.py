@@ -1,73 +1,30 @@
-"""Writing a report: HTML, Markdown, CSV, JSON and PNG files."""
+"""Writing a report's files: HTML, Markdown, CSV, JSON and PNG."""
 
 from __future__ import annotations
 
-import base64
-import html
 import importlib.util
-import io
 import json
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 
-from .formatting import format_number
+from .page import (
+    FIGURE_TITLES,
+    estimator_text,
+    figure_title,
+    figure_to_png,
+    render_figures,
+    to_html,
+)
+from .provenance import readable_value
 
-# Nothing may be wider than the page: tables scroll inside their own box,
-# images shrink, long words and the estimator's text wrap.
-_STYLE = """
-*, *::before, *::after { box-sizing: border-box; }
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em;
-       padding: 0 1em; color: #222; overflow-wrap: break-word; }
-.table-wrap { max-width: 100%; overflow-x: auto; margin: 1em 0; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
-th { background: #f3f3f3; }
-dl.context { display: grid; grid-template-columns: max-content minmax(0, 1fr);
-             gap: 0.3em 1.2em; margin: 1em 0; }
-dl.context dt { font-weight: 600; }
-dl.context dd { margin: 0; overflow-wrap: anywhere; }
-.notes li { color: #8a4b00; }
-figure { margin: 1.5em 0; max-width: 100%; }
-figcaption { font-weight: 600; margin-top: 0.3em; }
-img { max-width: 100%; height: auto; }
-pre { background: #f6f6f6; padding: 0.8em; max-width: 100%;
-      white-space: pre-wrap; overflow-wrap: anywhere; }
-"""
-
-# The captions of the report's figures; other names are spelled out.
-FIGURE_TITLES = {
-    "training_curves": "Training curves",
-    "roc_curve": "ROC curve",
-    "precision_recall_curve": "Precision-recall curve",
-    "confusion_matrix": "Confusion matrix",
-    "prediction_error": "Prediction error",
-}
-
-
-def figure_to_png(figure, dpi=100):
-    """Render a matplotlib figure to PNG bytes.
-
-    Parameters
-    ----------
-    figure : matplotlib.figure.Figure
-        The figure.
-    dpi : int, default=100
-        Resolution.
-
-    Returns
-    -------
-    png : bytes
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> figure_to_png(Figure()).startswith(b"\\x89PNG")
-    True
-    """
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+# The files every report writes; one ``<figure>.png`` per figure joins them.
+TABLE_FILES = (
+    "report.html",
+    "folds.csv",
+    "summary.csv",
+    "predictions.csv",
+    "metrics.json",
+)
 
 
 def frame_to_markdown(frame, floatfmt=".4g"):
@@ -117,7 +74,7 @@ def _plain_markdown_table(frame, floatfmt):
 
 
 def to_markdown(report):
-    """The summary and per-fold tables of ``report`` as Markdown.
+    """The summary, baselines and per-fold tables of ``report`` as Markdown.
 
     Parameters
     ----------
@@ -128,141 +85,27 @@ def to_markdown(report):
     -------
     markdown : str
     """
-    return "\n\n".join(
-        [
-            "# Cross-validated report",
-            report.describe(),
-            "## Summary (mean ± std over folds)",
-            frame_to_markdown(report.formatted_summary()),
-            "## Folds",
-            frame_to_markdown(report.to_frame()),
-        ]
-    )
-
-
-def to_html(report, path=None, pngs=None):
-    """Render ``report`` as one self-contained HTML page.
-
-    Parameters
-    ----------
-    report : CrossValidatedReport
-        The report.
-    path : str or path-like, default=None
-        When given, the page is also written there.
-    pngs : dict of str to bytes, default=None
-        Rendered figures to embed, by name; ``report.figures()`` rendered
-        when None.
-
-    Returns
-    -------
-    html : str
-    """
-    if pngs is None:
-        pngs = render_figures(report)
-    sections = [
-        f"<h1>Cross-validated report</h1><p>{html.escape(report.describe())}</p>",
-        _context_html(getattr(report, "context", {})),
-        _notes_html(report.notes()),
-        "<h2>Summary (mean ± std over folds)</h2>",
-        _table_html(report.formatted_summary()),
-        "<h2>Folds</h2>",
-        _table_html(report.to_frame(), float_format=format_number),
-        "<h2>Figures</h2>",
-        *(_figure_html(name, png) for name, png in pngs.items()),
-        "<h2>Estimator</h2>",
-        f"<pre>{html.escape(estimator_text(report.estimator))}</pre>",
+    parts = [
+        "# Cross-validated report",
+        report.describe(),
+        "## Summary (mean ± std over folds)",
+        frame_to_markdown(report.formatted_summary()),
     ]
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'>\n<head><meta charset='utf-8'>"
-        "<title>Cross-validated report</title>"
-        f"<style>{_STYLE}</style></head>\n<body>\n"
-        + "\n".join(sections)
-        + "\n</body>\n</html>\n"
-    )
-    if path is not None:
-        Path(path).write_text(page, encoding="utf-8")
-    return page
-
-
-def render_figures(report):
-    """Every figure of ``report`` rendered to PNG bytes, by name."""
-    return {name: figure_to_png(fig) for name, fig in report.figures().items()}
-
-
-def figure_title(name):
-    """The caption of figure ``name``: ``"ROC curve"`` for ``"roc_curve"``."""
-    if name in FIGURE_TITLES:
-        return FIGURE_TITLES[name]
-    words = name.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
-
-
-def estimator_text(estimator, max_elements=1000, width=100):
-    """The estimator's whole repr, every column list and name in full.
-
-    scikit-learn's ``repr`` cuts the text at 700 characters, often in the
-    middle of a column name, shows 30 elements of a list, and Python's
-    pretty printer splits long strings across lines; this text does none
-    of that.
-    """
-    try:
-        from sklearn.utils._pprint import _EstimatorPrettyPrinter
-
-        class _WholeStrings(_EstimatorPrettyPrinter):
-            # Without an entry for str, strings are written whole.
-            _dispatch = {
-                kind: method
-                for kind, method in _EstimatorPrettyPrinter._dispatch.items()
-                if kind is not str.__repr__
-            }
-
-        printer = _WholeStrings(
-            compact=True,
-            indent=1,
-            width=width,
-            indent_at_name=True,
-            n_max_elements_to_show=max_elements,
-        )
-        return printer.pformat(estimator)
-    except Exception:  # a private helper: fall back to the public repr
-        try:
-            return estimator.__repr__(N_CHAR_MAX=1_000_000)
-        except TypeError:  # not a scikit-learn estimator
-            return repr(estimator)
-
-
-def _table_html(frame, float_format=None):
-    """A table in its own horizontally scrolling box."""
-    table = frame.to_html(float_format=float_format, na_rep="")
-    return f"<div class='table-wrap'>{table}</div>"
-
-
-def _context_html(context):
-    """The data and model description as a definition list."""
-    if not context:
-        return ""
-    items = "".join(
-        f"<dt>{html.escape(str(key))}</dt><dd>{html.escape(str(value))}</dd>"
-        for key, value in context.items()
-    )
-    return f"<h2>Data and model</h2><dl class='context'>{items}</dl>"
-
-
-def _notes_html(notes):
-    if not notes:
-        return ""
-    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
-    return f"<h2>Notes</h2><ul class='notes'>{items}</ul>"
-
-
-def _figure_html(name, png):
-    """An ``<img>`` holding a PNG image as a base64 data URI."""
-    encoded = base64.b64encode(png).decode("ascii")
-    title = html.escape(figure_title(name))
-    return (
-        f"<figure><img alt='{title}' src='data:image/png;base64,{encoded}'>"
-        f"<figcaption>{title}</figcaption></figure>"
-    )
+    comparison = report.comparison()
+    if comparison is not None:
+        parts += [
+            "## Baselines on the same folds (test scores)",
+            comparison,
+            frame_to_markdown(report.formatted_comparison()),
+        ]
+    chosen = report.chosen_parameters()
+    if not chosen.empty:
+        parts += [
+            "## Chosen parameters per fold",
+            frame_to_markdown(chosen.map(readable_value)),
+        ]
+    parts += ["## Folds", frame_to_markdown(report.to_frame())]
+    return "\n\n".join(parts)
 
 
 def metrics_document(report):
@@ -278,9 +121,12 @@ def metrics_document(report):
     document : dict
         Keys ``task``, ``estimator``, ``estimator_repr``, ``n_splits``,
         ``positive_label``, ``metrics``, ``context`` (what the report says
-        about its data and model), ``notes``,
-        ``summary`` (metric -> statistics), ``folds`` (list of per-fold
-        records) and ``created``.
+        about its data and model), ``notes``, ``summary`` (metric ->
+        statistics), ``folds`` (list of per-fold records), ``baselines``
+        (name -> ``model``, ``description``, ``summary``, ``folds`` and
+        ``error``), ``comparison`` (the sentence saying which model is
+        best), ``chosen_parameters`` (per fold, under a search; else an
+        empty list), ``command``, ``versions`` and ``created``.
     """
     folds = report.to_frame().reset_index()
     return {
@@ -298,8 +144,77 @@ def metrics_document(report):
         "notes": report.notes(),
         "summary": _records(report.summary(), orient="index"),
         "folds": _records(folds, orient="records"),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "baselines": _baselines_document(report),
+        "comparison": report.comparison(),
+        "chosen_parameters": _chosen_document(report),
+        "command": getattr(report, "command", None),
+        "versions": dict(getattr(report, "versions", {})),
+        "created": report.created,
     }
+
+
+def _baselines_document(report):
+    """Each baseline's scores, as the network's are recorded."""
+    document = {}
+    summary = report.baseline_summary()
+    for name, result in report.baselines.items():
+        entry = {
+            "model": result.model,
+            "description": result.description,
+            "summary": None,
+            "folds": None,
+            "error": result.error,
+        }
+        if result.cv_results is not None:
+            prefix = f"{name}_"
+            own = summary[[c for c in summary.columns if c.startswith(prefix)]]
+            own.columns = [c[len(prefix) :] for c in own.columns]
+            entry["summary"] = _records(own, orient="index")
+            entry["folds"] = [
+                {
+                    "fold": number,
+                    **{
+                        f"{split}_{m.name}": float(result.scores(split, m)[number - 1])
+                        for split in ("test", "train")
+                        for m in report.metrics
+                        if f"{split}_{m.name}" in result.cv_results
+                    },
+                    "fit_time": float(result.cv_results["fit_time"][number - 1]),
+                }
+                for number in range(1, report.n_splits + 1)
+            ]
+        document[name] = entry
+    return document
+
+
+def _chosen_document(report):
+    """The search's choice in each fold, values as JSON allows."""
+    chosen = report.chosen_parameters()
+    return [
+        {
+            "fold": int(fold),
+            "parameters": {
+                name: _json_parameter(value)
+                for name, value in row.items()
+                if name != "best_inner_score"
+            },
+            "best_inner_score": _json_value(row.get("best_inner_score")),
+        }
+        for fold, row in chosen.iterrows()
+    ]
+
+
+def _json_parameter(value):
+    """Numbers and strings as they are, tuples as lists, anything else as text."""
+    if isinstance(value, (tuple, list)):
+        return [_json_parameter(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, type):
+        value = value.item()  # numpy scalars
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return readable_value(value)
 
 
 def _records(frame, orient):
@@ -310,16 +225,44 @@ def _records(frame, orient):
 
 
 def _json_value(value):
+    if hasattr(value, "item") and not isinstance(value, type):
+        value = value.item()  # numpy scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
 
 
+def file_names(report):
+    """The names of the files ``save`` writes for ``report``, in order.
+
+    Returns
+    -------
+    names : list of str
+    """
+    return [*TABLE_FILES, *(f"{name}.png" for name in report.figure_names())]
+
+
+def summary_table(report):
+    """``summary.csv``: the network's statistics, then each baseline's."""
+    summary = report.summary()
+    baselines = report.baseline_summary()
+    return summary.join(baselines) if len(baselines.columns) else summary
+
+
+def predictions_table(report):
+    """``predictions.csv``: one row per sample, without the positional index."""
+    return report.predictions().reset_index(drop=True)
+
+
 def save(report, directory):
     """Write ``report`` into ``directory``.
 
-    Writes ``report.html``, ``folds.csv``, ``summary.csv``, ``metrics.json``
-    and one ``<figure name>.png`` per figure.
+    Writes ``report.html``, ``folds.csv``, ``summary.csv`` (the network's
+    statistics, then each baseline's), ``predictions.csv`` (out-of-fold
+    predictions, one row per sample), ``metrics.json`` and one
+    ``<figure name>.png`` per figure.
 
     Parameters
     ----------
@@ -336,13 +279,11 @@ def save(report, directory):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     pngs = render_figures(report)
-    paths = {
-        name: directory / name
-        for name in ("report.html", "folds.csv", "summary.csv", "metrics.json")
-    }
+    paths = {name: directory / name for name in TABLE_FILES}
     to_html(report, paths["report.html"], pngs=pngs)
     report.to_frame().to_csv(paths["folds.csv"])
-    report.summary().to_csv(paths["summary.csv"])
+    summary_table(report).to_csv(paths["summary.csv"])
+    predictions_table(report).to_csv(paths["predictions.csv"], index=False)
     paths["metrics.json"].write_text(
         json.dumps(metrics_document(report), indent=2), encoding="utf-8"
     )
@@ -353,13 +294,18 @@ def save(report, directory):
 
 
 __all__ = [
+    "FIGURE_TITLES",
+    "TABLE_FILES",
     "estimator_text",
+    "file_names",
     "figure_title",
     "figure_to_png",
     "frame_to_markdown",
     "metrics_document",
+    "predictions_table",
     "render_figures",
     "save",
+    "summary_table",
     "to_html",
     "to_markdown",
 ]

@@ -8,6 +8,7 @@ window opens and nothing needs closing.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, FuncFormatter, MaxNLocator
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
     PrecisionRecallDisplay,
@@ -23,14 +25,19 @@ from sklearn.metrics import (
 )
 
 from .formatting import format_number
-from .history import epochs_of, has_history, history_of, recorded_metrics
+from .history import epochs_of, has_history, history_of, loss_label, recorded_metrics
 
+# Inches per panel; the report renders at 100 dpi, so 4.6 inches are 460 px.
 _PANEL_SIZE = (4.2, 3.2)
 # Curves with a square plot area and a legend need more room.
 _SINGLE_PANEL_SIZE = (5.4, 4.8)
+# The report's curves: two of them side by side fit a 1000 px page.
+_CURVE_SIZE = (4.6, 3.9)
+# Training curves: two panels a row, wide enough to read at full size.
+_HISTORY_PANEL_SIZE = (4.6, 3.1)
 
 
-def new_figure(n_panels=1, max_columns=3):
+def new_figure(n_panels=1, max_columns=3, panel_size=None):
     """Create an Agg figure with a grid of ``n_panels`` axes.
 
     Parameters
@@ -39,6 +46,9 @@ def new_figure(n_panels=1, max_columns=3):
         Number of axes.
     max_columns : int, default=3
         Most axes on one row.
+    panel_size : (float, float), default=None
+        Width and height of one panel in inches; by default 5.4 x 4.8 for a
+        single panel and 4.2 x 3.2 for several.
 
     Returns
     -------
@@ -54,7 +64,9 @@ def new_figure(n_panels=1, max_columns=3):
     """
     n_columns = min(n_panels, max_columns)
     n_rows = math.ceil(n_panels / n_columns)
-    width, height = _SINGLE_PANEL_SIZE if n_panels == 1 else _PANEL_SIZE
+    if panel_size is None:
+        panel_size = _SINGLE_PANEL_SIZE if n_panels == 1 else _PANEL_SIZE
+    width, height = panel_size
     figure = Figure(figsize=(width * n_columns, height * n_rows), layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.subplots(n_rows, n_columns, squeeze=False).ravel()
@@ -107,7 +119,7 @@ def plot_history(estimator, metrics=None):
         _plot_curves(ax, history, epochs, name)
         if best_epoch is not None:
             ax.axvline(best_epoch, color="0.4", linestyle=":", label="best epoch")
-        _label_epoch_axis(ax, name)
+        _label_epoch_axis(ax, name, loss_label(estimator))
     # One legend beside the panels: it hides no curve.
     entries = {}
     for ax in axes:
@@ -124,8 +136,12 @@ def plot_history(estimator, metrics=None):
     return figure
 
 
-def _label_epoch_axis(ax, name):
+def _label_epoch_axis(ax, name, loss_text="loss"):
+    """Title the panel; the loss panel's y axis says what the loss measures."""
     ax.set(title=name, xlabel="epoch")
+    if name == "loss":
+        # Wrapped: a long unit would not fit beside the panel on one line.
+        ax.set_ylabel(textwrap.fill(loss_text, 32), fontsize="small")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
@@ -191,23 +207,38 @@ def training_curves_figure(estimators):
     names = ["loss"]
     for _, history, _ in histories:
         names += [m for m in recorded_metrics(history) if m not in names]
-    figure, axes = new_figure(len(names))
+    # Two panels a row; an odd count leaves the last cell to the legend.
+    figure, axes = new_figure(len(names), max_columns=2, panel_size=_HISTORY_PANEL_SIZE)
+    n_rows = math.ceil(len(names) / 2)
     colors = [f"C{i % 10}" for i in range(len(histories))]
+    first = next(
+        est for est in estimators if isinstance(est, pd.DataFrame) or has_history(est)
+    )
     for ax, name in zip(axes, names):
         for color, (fold, history, best_epoch) in zip(colors, histories):
             epochs = epochs_of(history)
             _plot_curves(ax, history, epochs, name, color, f"fold {fold} ")
             _mark_best_epoch(ax, history, epochs, name, best_epoch, color)
-        _label_epoch_axis(ax, name)
+        _label_epoch_axis(ax, name, loss_label(first))
     handles = [
         Line2D([], [], color=color, label=f"fold {fold}")
         for color, (fold, _, _) in zip(colors, histories)
     ]
     handles += _style_handles(histories, names)
     # One legend for all panels, outside them so that it hides no curve.
-    figure.legend(
-        handles=handles, loc="outside right upper", fontsize="small", frameon=False
-    )
+    if len(names) > 1 and len(names) % 2 == 1:
+        figure.legend(
+            handles=handles,
+            loc="center",
+            bbox_to_anchor=(0.75, 0.5 / n_rows),
+            fontsize="small",
+            frameon=False,
+            ncols=2,
+        )
+    else:
+        figure.legend(
+            handles=handles, loc="outside right upper", fontsize="small", frameon=False
+        )
     figure.suptitle("Training curves per fold")
     return figure
 
@@ -258,7 +289,7 @@ def roc_curve_figure(folds, pos_label):
     -------
     figure : matplotlib.figure.Figure
     """
-    figure, (ax,) = new_figure()
+    figure, (ax,) = new_figure(panel_size=_CURVE_SIZE)
     for i, fold in enumerate(folds):
         RocCurveDisplay.from_predictions(
             fold.y_true,
@@ -268,8 +299,9 @@ def roc_curve_figure(folds, pos_label):
             ax=ax,
             plot_chance_level=i == len(folds) - 1,
         )
-    ax.set_title(f"ROC curve (positive class: {pos_label})")
-    ax.legend(fontsize="small")
+    ax.set_title(f"ROC curve (positive class: {pos_label})", fontsize="medium")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate")
+    ax.legend(fontsize="x-small", loc="lower right")
     return figure
 
 
@@ -287,7 +319,7 @@ def precision_recall_figure(folds, pos_label):
     -------
     figure : matplotlib.figure.Figure
     """
-    figure, (ax,) = new_figure()
+    figure, (ax,) = new_figure(panel_size=_CURVE_SIZE)
     for fold in folds:
         PrecisionRecallDisplay.from_predictions(
             fold.y_true,
@@ -296,13 +328,20 @@ def precision_recall_figure(folds, pos_label):
             name=f"fold {fold.fold}",
             ax=ax,
         )
-    ax.set_title(f"Precision-recall curve (positive class: {pos_label})")
-    ax.legend(fontsize="small")
+    ax.set_title(
+        f"Precision-recall curve (positive class: {pos_label})", fontsize="medium"
+    )
+    ax.set(xlabel="recall", ylabel="precision")
+    ax.legend(fontsize="x-small", loc="lower left")
     return figure
 
 
 def confusion_matrix_figure(folds, classes):
-    """Confusion matrix of all out-of-fold predictions.
+    """Confusion matrices of all out-of-fold predictions: counts and rates.
+
+    The left panel counts the rows; the right one divides each row by the
+    number of rows of its true class, so its diagonal is each class's
+    recall and classes of any size compare.
 
     Parameters
     ----------
@@ -315,18 +354,86 @@ def confusion_matrix_figure(folds, classes):
     -------
     figure : matplotlib.figure.Figure
     """
-    figure, (ax,) = new_figure()
+    # Cells big enough for their numbers, however many classes there are.
+    side = max(3.3, 0.5 * len(classes) + 1.9)
+    figure, axes = new_figure(2, panel_size=(side, side * 0.92))
     y_true = np.concatenate([fold.y_true for fold in folds])
     y_pred = np.concatenate([fold.y_pred for fold in folds])
-    ConfusionMatrixDisplay.from_predictions(
-        y_true,
-        y_pred,
-        labels=classes,
-        ax=ax,
-        xticks_rotation="vertical" if len(classes) > 4 else "horizontal",
-        colorbar=False,
+    rotation = "vertical" if len(classes) > 4 else "horizontal"
+    for ax, normalize, title, values in (
+        (axes[0], None, "Counts", None),
+        (axes[1], "true", "Share of each true class", ".2f"),
+    ):
+        ConfusionMatrixDisplay.from_predictions(
+            y_true,
+            y_pred,
+            labels=classes,
+            normalize=normalize,
+            values_format=values,
+            ax=ax,
+            xticks_rotation=rotation,
+            colorbar=False,
+            text_kw={"fontsize": "small" if len(classes) > 6 else "medium"},
+        )
+        ax.set_title(title, fontsize="medium")
+    axes[1].set_ylabel("")
+    figure.suptitle("Confusion matrix (out-of-fold)")
+    return figure
+
+
+def calibration_figure(folds, classes, pos_label=None, n_bins=10):
+    """Reliability diagram of the out-of-fold probabilities, with their counts.
+
+    For a binary task, the predicted probability of ``pos_label`` against
+    the share of rows that are ``pos_label``, in ``n_bins`` equal-width
+    bins; for more classes, the probability of the predicted class against
+    the share of rows predicted right. A calibrated model follows the
+    diagonal. Below, how many rows fall in each bin.
+
+    Parameters
+    ----------
+    folds : list of FoldPredictions
+        Out-of-fold predictions with ``y_proba``.
+    classes : array-like
+        The class labels, in the order of ``y_proba``'s columns.
+    pos_label : object, default=None
+        The positive class of a binary task.
+    n_bins : int, default=10
+        Bins of predicted probability.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
+    y_true = np.concatenate([fold.y_true for fold in folds])
+    proba = np.concatenate([fold.y_proba for fold in folds])
+    if len(classes) == 2:
+        probability = proba[:, list(classes).index(pos_label)]
+        hit = y_true == pos_label
+        x_label = f"predicted probability of {pos_label}"
+        y_label = f"share that is {pos_label}"
+    else:
+        predicted = np.asarray(classes)[proba.argmax(axis=1)]
+        probability = proba.max(axis=1)
+        hit = y_true == predicted
+        x_label = "predicted probability of the predicted class"
+        y_label = "share predicted right"
+    share, mean_probability = calibration_curve(
+        hit.astype(int), probability, n_bins=n_bins, strategy="uniform"
     )
-    ax.set_title("Confusion matrix (out-of-fold)")
+    figure = Figure(figsize=(_CURVE_SIZE[0], 4.6), layout="constrained")
+    FigureCanvasAgg(figure)
+    curve, counts = figure.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    curve.plot([0, 1], [0, 1], linestyle="--", color="0.5", label="calibrated")
+    curve.plot(mean_probability, share, marker="o", color="C0", label="out-of-fold")
+    curve.set(ylabel=y_label, xlim=(0, 1), ylim=(-0.02, 1.02))
+    curve.legend(fontsize="x-small", loc="upper left")
+    curve.set_title("Calibration (reliability diagram)", fontsize="medium")
+    counts.hist(probability, bins=n_bins, range=(0, 1), color="C0", alpha=0.7)
+    counts.set(xlabel=x_label, ylabel="rows")
+    counts.yaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
     return figure
 
 
@@ -342,7 +449,7 @@ def prediction_error_figure(folds):
     -------
     figure : matplotlib.figure.Figure
     """
-    figure, axes = new_figure(2)
+    figure, axes = new_figure(2, panel_size=_CURVE_SIZE)
     y_true = np.concatenate([fold.y_true for fold in folds]).astype(float)
     y_pred = np.concatenate([fold.y_pred for fold in folds]).astype(float)
     for ax, kind in zip(axes, ("actual_vs_predicted", "residual_vs_predicted")):

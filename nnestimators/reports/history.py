@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.compose import TransformedTargetRegressor
@@ -222,3 +223,101 @@ def still_improving(estimator):
             values = history[column].to_numpy(dtype=float)
             return bool(len(values) == 1 or values[-1] < values[:-1].min())
     return False
+
+
+def ended_before_early_stopping(estimator):
+    """Whether a fit with early stopping ended before its patience ran out.
+
+    Early stopping ends a fit ``patience`` epochs after its best one; a fit
+    that ended sooner ran into its ``max_epochs`` cap (the automatic one
+    too) while the monitored value had improved within the last
+    ``patience`` epochs: more epochs would probably help. A fit whose last
+    epoch was its best (``still_improving``) is one such fit.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted nnestimators estimator, or a Pipeline or search ending in
+        one.
+
+    Returns
+    -------
+    bool
+        False too without early stopping (``patience=None``) or history.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> ended_before_early_stopping(Ridge())
+    False
+    """
+    final = final_step(estimator)
+    patience = getattr(final, "patience", None)
+    best_epoch = getattr(final, "best_epoch_", None)
+    if patience is None or best_epoch is None or not has_history(final):
+        return False
+    try:
+        history, _ = history_of(final, caller="ended_before_early_stopping")
+    except ValueError:
+        return False
+    last_epoch = int(epochs_of(history)[-1])
+    return last_epoch - int(best_epoch) < int(patience)
+
+
+# Readable names of the losses of torch.nn, by class name.
+_LOSS_NAMES = {
+    "MSELoss": "mean squared error",
+    "L1Loss": "mean absolute error",
+    "SmoothL1Loss": "smooth L1 loss",
+    "HuberLoss": "Huber loss",
+    "CrossEntropyLoss": "cross-entropy (nats)",
+    "NLLLoss": "cross-entropy (nats)",
+    "BCEWithLogitsLoss": "binary cross-entropy (nats)",
+    "BCELoss": "binary cross-entropy (nats)",
+}
+
+
+def loss_label(estimator):
+    """What the loss of a fitted estimator measures, and in which units.
+
+    ``"mean squared error of the standardised target"`` for an
+    ``NNRegressor`` that learns ``(y - mean) / std`` (1 is the target's
+    variance), ``"cross-entropy (nats)"`` for classifiers, ``"loss"`` when
+    unknown.
+
+    Parameters
+    ----------
+    estimator : estimator object or pandas.DataFrame
+        A fitted nnestimators estimator, or a Pipeline or search ending in
+        one; a history frame gives ``"loss"``.
+
+    Returns
+    -------
+    label : str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> loss_label(pd.DataFrame({"train_loss": [1.0]}))
+    'loss'
+    """
+    if isinstance(estimator, pd.DataFrame):
+        return "loss"
+    final = final_step(estimator)
+    criterion = getattr(final, "criterion", None)
+    name = getattr(criterion, "__name__", type(criterion).__name__)
+    label = _LOSS_NAMES.get(name, name if criterion is not None else "loss")
+    scale = getattr(final, "target_scale_", None)
+    mean = getattr(final, "target_mean_", None)
+    if scale is None or mean is None:
+        return label
+    standardised = not (
+        np.all(np.asarray(scale) == 1) and np.all(np.asarray(mean) == 0)
+    )
+    if name == "MSELoss":
+        return (
+            f"{label} of the standardised target (1 = the target's variance)"
+            if standardised
+            else f"{label} (units of y squared)"
+        )
+    return f"{label} of the standardised target" if standardised else label
