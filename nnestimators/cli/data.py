@@ -1,16 +1,20 @@
-"""The user's table: reading it, splitting off the target, deciding the task."""
+"""The user's table: where it comes from, its target, features and task.
+
+Reading a ``--data`` file within bounded time and memory is in ``reading``.
+"""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from .errors import CliError, first_line
+from .errors import CliError
 from .models import INNER_FOLDS
+
+# READERS and sniff_delimiter: the package's names from before reading.py.
+from .reading import READERS as READERS
+from .reading import load_table
+from .reading import sniff_delimiter as sniff_delimiter
 
 # An integer target with at most this many distinct values is a class label.
 MAX_CLASS_LEVELS = 20
@@ -22,24 +26,18 @@ MAX_CLASS_LEVELS = 20
 ID_SHARE = 0.5
 MAX_DISTINCT_TEXT = 1000
 
-# Delimiters a CSV file may use; the comma is preferred when it fits.
-CSV_DELIMITERS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
-
-READERS = {
-    ".csv": pd.read_csv,
-    ".parquet": pd.read_parquet,
-    ".pq": pd.read_parquet,
-}
-
 
 DEFAULT_DATA_NAME = "scikit-learn's built-in breast cancer data"
 
 
-def read_input(path, say=print):
-    """The table and a short description of where it came from."""
+def read_input(path, say=print, encoding=None):
+    """The table and a short description of where it came from.
+
+    ``encoding`` is a CSV file's encoding; None detects it.
+    """
     if path is None:
         return load_default_data(), DEFAULT_DATA_NAME
-    return load_table(path, say), str(path)
+    return load_table(path, say, encoding), str(path)
 
 
 def load_default_data():
@@ -62,196 +60,6 @@ def load_default_data():
     frame = bunch.frame.drop(columns="target")
     frame["diagnosis"] = bunch.target_names[bunch.target.to_numpy()]
     return frame
-
-
-def load_table(path, say=print):
-    """Read a CSV or parquet file, turning every failure into a CliError.
-
-    A CSV file's delimiter is detected: a comma, semicolon, tab or ``|``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A ``.csv``, ``.parquet`` or ``.pq`` file.
-    say : callable, default=print
-        Where the note about a delimiter other than a comma goes.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        At least one row and two columns, with string column names.
-
-    Raises
-    ------
-    CliError
-        If the file is missing, of another type, empty or unreadable.
-
-    Examples
-    --------
-    >>> load_table("houses.csv")  # doctest: +SKIP
-    """
-    path = Path(path)
-    if not path.exists():
-        raise CliError(f"--data file not found: {path}")
-    if not path.is_file():
-        raise CliError(f"--data must be a file; {path} is not")
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise CliError(
-            f"unsupported file type {path.suffix or path.name!r} for --data; "
-            "use a .csv or .parquet file"
-        )
-    if path.stat().st_size == 0:
-        raise CliError(f"--data file is empty: {path}")
-    if reader is pd.read_csv:
-        delimiter = sniff_delimiter(path)
-        decimal = "."
-        if delimiter != ",":
-            decimal = _sniff_decimal(path, delimiter)
-            how = " and decimal commas" if decimal == "," else ""
-            say(
-                f"Note: {path.name} uses {CSV_DELIMITERS[delimiter]} as delimiter{how}."
-            )
-        frame = _read_with(
-            lambda p: pd.read_csv(p, sep=delimiter, decimal=decimal), path
-        )
-        _check_single_column(frame, path)
-        _check_header(frame, path)
-    else:
-        frame = _read_with(reader, path)
-    if len(frame.columns) < 2 or len(frame) == 0:
-        raise CliError(
-            f"--data file {path} has {len(frame)} rows and {len(frame.columns)} "
-            "columns; a report needs at least 1 row and 2 columns "
-            "(features and a target)"
-        )
-    frame.columns = [str(column) for column in frame.columns]
-    return frame
-
-
-def sniff_delimiter(path, sample_size=65536):
-    """The delimiter of a CSV file: ``","``, ``";"``, ``"\\t"`` or ``"|"``.
-
-    The comma wins when it splits the first lines into the same number (2 or
-    more) of fields; otherwise ``csv.Sniffer`` decides among the others. A
-    file that fits none is read with commas.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = path.write_text("a;b\\n1,5;2\\n")
-    >>> sniff_delimiter(path)
-    ';'
-    """
-    try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as file:
-            sample = file.read(sample_size)
-    except OSError:
-        return ","
-    lines = sample.splitlines()
-    if len(sample) == sample_size and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    lines = [line for line in lines[:50] if line.strip()]
-    if not lines:
-        return ","
-    if _consistent_fields(lines, ","):
-        return ","
-    try:
-        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=";\t|,")
-    except csv.Error:
-        dialect = None
-    if dialect is not None and dialect.delimiter in CSV_DELIMITERS:
-        return dialect.delimiter
-    for delimiter in (";", "\t", "|"):
-        if _consistent_fields(lines, delimiter):
-            return delimiter
-    return ","
-
-
-def _sniff_decimal(path, delimiter, n_lines=200):
-    """``","`` when the first lines have more numbers read with decimal commas.
-
-    Files separated by semicolons often come from locales that write
-    ``40,5`` for 40.5.
-    """
-    import io
-
-    try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            sample = "".join(line for _, line in zip(range(n_lines), file))
-        counts = {}
-        for decimal in (".", ","):
-            frame = pd.read_csv(io.StringIO(sample), sep=delimiter, decimal=decimal)
-            counts[decimal] = sum(is_numeric_dtype(frame[c]) for c in frame.columns)
-    except (OSError, ValueError):
-        return "."
-    return "," if counts[","] > counts["."] else "."
-
-
-def _consistent_fields(lines, delimiter):
-    """Whether ``delimiter`` splits every line into the same 2+ fields."""
-    try:
-        counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
-    except csv.Error:
-        return False
-    return len(counts) == 1 and counts.pop() >= 2
-
-
-def _check_single_column(frame, path):
-    """A one-column table whose header holds a delimiter was read wrongly."""
-    if len(frame.columns) != 1:
-        return
-    header = str(frame.columns[0])
-    for delimiter, name in CSV_DELIMITERS.items():
-        if delimiter != "," and delimiter in header:
-            raise CliError(
-                f"--data file {path} was read as a single column, but its "
-                f"header holds {name}: the file seems to use {name} as "
-                "delimiter, with rows of unequal length; save it with "
-                "commas (,) as delimiter"
-            )
-
-
-def _check_header(frame, path):
-    """Refuse a CSV file whose first line is data: its first row would be lost."""
-    names = [str(column) for column in frame.columns]
-    if all(_looks_numeric(name) for name in names):
-        raise CliError(
-            f"the first line of {path} holds numbers ({', '.join(names[:5])}"
-            f"{', ...' if len(names) > 5 else ''}), not column names; add a "
-            "header line naming the columns"
-        )
-
-
-def _looks_numeric(name):
-    # pandas renames a repeated name: a second "0" becomes "0.1".
-    return _is_number(name) or _is_number(name.rsplit(".", 1)[0])
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_with(reader, path):
-    """Call ``reader(path)``; report unreadable files as a CliError."""
-    try:
-        return reader(path)
-    except pd.errors.EmptyDataError:
-        raise CliError(f"--data file is empty: {path}") from None
-    except ImportError as error:
-        raise CliError(
-            f"reading {path.suffix} files needs an optional package: "
-            f"{first_line(error)}"
-        ) from None
-    except (ValueError, OSError, TypeError) as error:
-        # pandas' ParserError, UnicodeDecodeError and pyarrow's ArrowInvalid
-        # are ValueErrors.
-        raise CliError(f"could not read {path}: {first_line(error)}") from None
 
 
 def split_target(frame, target, say=print):
