@@ -254,6 +254,25 @@ def test_short_row_reads_missing_values(tmp_path):
     assert frame["y"].isna().tolist() == [False, True, False]
 
 
+def test_delimiter_sniffer_sees_a_bounded_sample(tmp_path, monkeypatch):
+    """csv.Sniffer takes 36 s on 64 KB of '";"': it sees only the first 4 KB."""
+    import csv
+
+    seen = []
+    sniff = csv.Sniffer.sniff
+
+    def recording(self, sample, delimiters=None):
+        seen.append(len(sample))
+        return sniff(self, sample, delimiters)
+
+    monkeypatch.setattr(csv.Sniffer, "sniff", recording)
+    path = _write(tmp_path, '";"' * 21_845)
+    assert data.sniff_delimiter(path) in reading.CSV_DELIMITERS
+    lines = "".join(f"{i};{'x' * 50};{i % 2}\n" for i in range(2000))
+    assert data.load_table(_write(tmp_path, "a;b;y\n" + lines, "s.csv"), _quiet).shape
+    assert seen and max(seen) <= reading.SNIFFER_CHARS
+
+
 def test_unclosed_quote(tmp_path, capsys, no_training):
     line = _refused(capsys, _write(tmp_path, 'a,y\n1,"x\n2,y\n'))
     assert (
@@ -332,7 +351,7 @@ def test_file_beyond_the_size_limit_is_refused_unread(
         reading, "open", lambda *a, **k: opened.append(a), raising=False
     )
     line = _refused(capsys, path)
-    assert f"is {path.stat().st_size / 1024:.1f} KiB, more than the 1 KiB a" in line
+    assert f"is {path.stat().st_size / 1024:.2f} KiB, more than the 1 KiB a" in line
     assert "use a sample of its rows" in line
     assert opened == []
 
