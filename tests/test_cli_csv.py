@@ -254,6 +254,13 @@ def test_short_row_reads_missing_values(tmp_path):
     assert frame["y"].isna().tolist() == [False, True, False]
 
 
+def test_trailing_delimiter_in_the_header_makes_an_empty_column(tmp_path):
+    rows = "".join(f"{i},{i % 2}\n" for i in range(40))
+    frame = data.load_table(_write(tmp_path, "a,y,\n" + rows), _quiet)
+    X, dropped = data.select_features(frame.drop(columns="y"), say=_quiet)
+    assert dropped == {"Unnamed: 2": "no values"} and list(X.columns) == ["a"]
+
+
 def test_delimiter_sniffer_sees_a_bounded_sample(tmp_path, monkeypatch):
     """csv.Sniffer takes 36 s on 64 KB of '";"': it sees only the first 4 KB."""
     import csv
@@ -309,6 +316,58 @@ def test_one_class(tmp_path, capsys, no_training):
     assert "the target column 'y' has a single class ('same')" in line
 
 
+def test_too_few_rows_for_early_stopping_is_refused_before_training(
+    tmp_path, capsys, no_training
+):
+    line = _refused(capsys, _write(tmp_path, _numbers(n_rows=21)), "--cv", 2)
+    assert (
+        "21 rows are too few for --cv 2: each network trains on 10 rows and "
+        "holds out 10% of them, at least 2, for early stopping; use at least "
+        "22 rows"
+    ) in line
+
+
+def test_the_fewest_rows_allowed_train(tmp_path, capsys):
+    """The row rule matches the estimators': 22 rows and --cv 2 do train."""
+    path = _write(tmp_path, _numbers(n_rows=22))
+    status, out, err = _run(
+        capsys, "--data", path, "--cv", 2, "--max-epochs", 1, "--out", tmp_path / "o"
+    )
+    assert status == 0, err
+
+
+@pytest.mark.parametrize(
+    "n_rows, cv, search, rows",
+    [
+        (22, 2, "none", 11),
+        (14, 5, "none", 11),
+        (34, 2, "grid", 11),
+        (22, 5, "random", 11),
+    ],
+)
+def test_training_rows_of_the_smallest_part(n_rows, cv, search, rows):
+    from sklearn.model_selection import KFold
+
+    assert data._training_rows(n_rows, cv, search) == rows
+    assert data._holds_out_enough(rows, 0.1)
+    # The smallest outer training fold of a plain KFold has that size too.
+    if search == "none":
+        folds = KFold(cv).split(np.zeros(n_rows))
+        assert min(len(train) for train, _ in folds) == rows
+    assert not data._holds_out_enough(data._training_rows(n_rows - 1, cv, search), 0.1)
+
+
+@pytest.mark.slow
+def test_fewest_rows_allowed_train_with_a_search(tmp_path, capsys):
+    path = _write(tmp_path, _numbers(n_rows=34))
+    args = ["--cv", 2, "--max-epochs", 1, "--search", "random", "--out"]
+    status, _, err = _run(capsys, "--data", path, *args, tmp_path / "o")
+    assert status == 0, err
+    assert "33 rows are too few" in _refused(
+        capsys, _write(tmp_path, _numbers(n_rows=33), "s.csv"), *args, tmp_path / "p"
+    )
+
+
 # -- values --------------------------------------------------------------------
 
 
@@ -327,6 +386,48 @@ def test_target_without_values(tmp_path, capsys, no_training):
         rows = "".join(f"{i},{empty}\n" for i in range(40))
         path = _write(tmp_path, "a,y\n" + rows, f"t{empty}.csv")
         assert "the target column 'y' has no values" in _refused(capsys, path)
+
+
+def test_identifier_like_target(tmp_path, capsys, no_training):
+    rows = "".join(f"{i % 7},user{i}\n" for i in range(40))
+    line = _refused(capsys, _write(tmp_path, "a,y\n" + rows))
+    assert "'y' has 40 distinct values in 40 rows: it looks like an identifier" in line
+
+
+def test_columns_without_values_are_dropped(tmp_path, capsys, no_training):
+    rows = "".join(f",{i},,{i % 2}\n" for i in range(40))
+    frame = data.load_table(_write(tmp_path, "a,b,c,y\n" + rows), _quiet)
+    said = []
+    X, dropped = data.select_features(frame.drop(columns="y"), say=said.append)
+    assert list(X.columns) == ["b"]
+    assert dropped == {"a": "no values", "c": "no values"}
+    assert said == [
+        "Note: dropped column 'a': no values.",
+        "Note: dropped column 'c': no values.",
+    ]
+    rows = "".join(f",,{i % 2}\n" for i in range(40))
+    line = _refused(capsys, _write(tmp_path, "a,b,y\n" + rows, "empty.csv"))
+    assert "no feature column is left after dropping a, b" in line
+
+
+def test_a_huge_value_makes_a_short_error_line(tmp_path, capsys, no_training):
+    giant = "x" * 1_000_000
+    path = _write(
+        tmp_path, f"a,y\n1,{giant}\n" + "".join(f"{i},k\n" for i in range(30))
+    )
+    line = _refused(capsys, path)
+    assert len(line) < 300 and "class 'xxxx" in line and "...' has a single row" in line
+    path = _write(tmp_path, f"a,{giant}\n1,2\n", "h.csv")
+    line = _refused(capsys, path)
+    assert len(line) < 300
+    assert "could not read the header line of" in line
+    assert "a column name is longer than 131,072 characters" in line
+    path = _write(tmp_path, f"a,{giant[:100_000]}\n1,2\n", "n.csv")
+    line = _refused(capsys, path, "--target", "b")
+    assert (
+        len(line) < 300
+        and "unknown target column 'b'; available columns: a, xxx" in line
+    )
 
 
 # -- size limits ----------------------------------------------------------------
@@ -401,6 +502,19 @@ def test_header_line_beyond_the_limit(tmp_path, capsys, monkeypatch, no_training
     path = _write(tmp_path, "a" * 200 + ",y\n1,0\n" * 5)
     _forbid_parsing(monkeypatch)
     assert "first line of" in _refused(capsys, path)
+
+
+def test_wide_one_hot_encoding_is_refused(tmp_path, capsys, monkeypatch, no_training):
+    rows = "".join(f"{i},t{i % 8},u{i % 9},{i % 2}\n" for i in range(40))
+    path = _write(tmp_path, "a,t,u,y\n" + rows)
+    monkeypatch.setattr(data, "MAX_ENCODED_COLUMNS", 10)
+    line = _refused(capsys, path)
+    assert (
+        "would be 40 rows x 18 columns (720 values): more than the 10 columns" in line
+    )
+    monkeypatch.setattr(data, "MAX_ENCODED_COLUMNS", 100)
+    monkeypatch.setattr(data, "MAX_CELLS", 700)
+    assert "more than the 700 values" in _refused(capsys, path)
 
 
 def test_parquet_size_is_checked_from_its_metadata(

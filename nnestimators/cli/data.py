@@ -5,15 +5,17 @@ Reading a ``--data`` file within bounded time and memory is in ``reading``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from .errors import CliError
-from .models import INNER_FOLDS
+from .models import INNER_FOLDS, MAX_CATEGORIES
+from .reading import MAX_CELLS, load_table, shorten
 
 # READERS and sniff_delimiter: the package's names from before reading.py.
 from .reading import READERS as READERS
-from .reading import load_table
 from .reading import sniff_delimiter as sniff_delimiter
 
 # An integer target with at most this many distinct values is a class label.
@@ -26,6 +28,10 @@ MAX_CLASS_LEVELS = 20
 ID_SHARE = 0.5
 MAX_DISTINCT_TEXT = 1000
 
+# The most columns the features may have once text is one-hot encoded: the
+# first layer of the "wide" preset then holds 25.6 million weights (about
+# 400 MB with their gradients and the optimiser's state).
+MAX_ENCODED_COLUMNS = 100_000
 
 DEFAULT_DATA_NAME = "scikit-learn's built-in breast cancer data"
 
@@ -96,12 +102,12 @@ def split_target(frame, target, say=print):
         target = frame.columns[-1]
     elif target not in frame.columns:
         raise CliError(
-            f"unknown target column {target!r}; available columns: "
+            f"unknown target column {_quoted(target)}; available columns: "
             f"{_list_names(frame.columns)}"
         )
     missing = frame[target].isna()
     if missing.all():
-        raise CliError(f"the target column {target!r} has no values")
+        raise CliError(f"the target column {_quoted(target)} has no values")
     if missing.any():
         say(f"Note: dropped {int(missing.sum())} rows with a missing target.")
         frame = frame.loc[~missing]
@@ -109,14 +115,17 @@ def split_target(frame, target, say=print):
 
 
 def select_features(X, drop=(), say=print, target=None):
-    """Drop the ``--drop`` columns and the identifier-like text columns.
+    """Drop the ``--drop`` columns, empty columns and identifier-like text.
 
     A text (non-numeric) column is identifier-like when its distinct values
     number more than ``ID_SHARE`` of the rows and more than
     ``MAX_CLASS_LEVELS``, and of very high cardinality beyond
     ``MAX_DISTINCT_TEXT`` distinct values; one-hot encoding such a column
     makes one feature per value, which costs memory and generalises to
-    nothing. Each drop is announced through ``say``.
+    nothing. A column without any value is dropped too: nothing can impute
+    it. Each drop is announced through ``say``. The features kept, text
+    one-hot encoded, must fit ``MAX_ENCODED_COLUMNS`` columns and
+    ``MAX_CELLS`` values.
 
     Parameters
     ----------
@@ -139,8 +148,8 @@ def select_features(X, drop=(), say=print, target=None):
     Raises
     ------
     CliError
-        If ``drop`` names an unknown column or the target, or no feature
-        column is left.
+        If ``drop`` names an unknown column or the target, no feature
+        column is left, or the encoded features would be too large.
 
     Examples
     --------
@@ -153,24 +162,27 @@ def select_features(X, drop=(), say=print, target=None):
     drop = list(dict.fromkeys(drop or ()))
     for name in drop:
         if name == target:
-            raise CliError(f"--drop {name!r} names the target column")
+            raise CliError(f"--drop {_quoted(name)} names the target column")
         if name not in X.columns:
             raise CliError(
-                f"--drop names an unknown column {name!r}; available columns: "
+                f"--drop names an unknown column {_quoted(name)}; available columns: "
                 f"{_list_names(X.columns)}"
             )
     dropped = {name: "--drop" for name in drop}
     for column in X.columns:
-        if column in dropped or _is_numeric_feature(X[column]):
+        if column in dropped:
             continue
-        reason = _identifier_reason(X[column])
-        if reason:
-            dropped[column] = reason
+        if X[column].isna().all():
+            dropped[column] = "no values"
+        elif not _is_numeric_feature(X[column]):
+            reason = _identifier_reason(X[column])
+            if reason:
+                dropped[column] = reason
     for column, reason in dropped.items():
         if reason == "--drop":
-            say(f"Note: dropped column {column!r} (--drop).")
+            say(f"Note: dropped column {_quoted(column)} (--drop).")
         else:
-            say(f"Note: dropped column {column!r}: {reason}.")
+            say(f"Note: dropped column {_quoted(column)}: {reason}.")
     kept = [column for column in X.columns if column not in dropped]
     if not kept:
         raise CliError(
@@ -178,7 +190,35 @@ def select_features(X, drop=(), say=print, target=None):
             f"{_list_names(dropped)}; a report needs at least one"
         )
     ordered = {column: dropped[column] for column in X.columns if column in dropped}
+    _check_encoded_size(X[kept])
     return X[kept], ordered
+
+
+def _check_encoded_size(X):
+    """Refuse features whose one-hot encoding would be too wide or too large.
+
+    Each text column becomes at most ``MAX_CATEGORIES`` columns (the
+    preprocessing's cap), one per distinct value below it.
+    """
+    width = 0
+    for column in X.columns:
+        if _is_numeric_feature(X[column]):
+            width += 1
+        else:
+            width += min(_n_distinct(X[column].dropna()), MAX_CATEGORIES)
+    cells = width * len(X)
+    if width > MAX_ENCODED_COLUMNS or cells > MAX_CELLS:
+        limit = (
+            f"{MAX_ENCODED_COLUMNS:,} columns"
+            if width > MAX_ENCODED_COLUMNS
+            else f"{MAX_CELLS:,} values"
+        )
+        raise CliError(
+            f"the features, text one-hot encoded, would be {len(X):,} rows x "
+            f"{width:,} columns ({cells:,} values): more than the {limit} a "
+            "report handles; --drop text columns with many values, or use a "
+            "sample of the rows"
+        )
 
 
 def check_finite(X, y, task, target="target"):
@@ -193,9 +233,9 @@ def check_finite(X, y, task, target="target"):
         Naming the columns that hold such values.
     """
     columns = [column for column in X.columns if _is_numeric_feature(X[column])]
-    bad = [repr(str(column)) for column in columns if _beyond_float32(X[column])]
+    bad = [_quoted(column) for column in columns if _beyond_float32(X[column])]
     if task == "regression" and _beyond_float32(y):
-        bad.append(f"{str(target)!r} (the target)")
+        bad.append(f"{_quoted(target)} (the target)")
     if bad:
         raise CliError(
             f"column(s) {_list_names(bad)} hold infinite values or values beyond "
@@ -222,10 +262,7 @@ def _identifier_reason(column):
     values = column.dropna()
     if len(values) == 0:
         return None
-    try:
-        n_distinct = values.nunique()
-    except TypeError:  # unhashable values, e.g. lists from parquet
-        n_distinct = values.astype(str).nunique()
+    n_distinct = _n_distinct(values)
     if n_distinct > MAX_CLASS_LEVELS and n_distinct > ID_SHARE * len(values):
         return (
             f"identifier-like, {n_distinct:,} distinct values in {len(values):,} rows"
@@ -238,8 +275,20 @@ def _identifier_reason(column):
     return None
 
 
+def _n_distinct(values):
+    try:
+        return values.nunique()
+    except TypeError:  # unhashable values, e.g. lists from parquet
+        return values.astype(str).nunique()
+
+
+def _quoted(value):
+    """``repr`` of a name or value from the file, short enough for one line."""
+    return repr(shorten(str(value)))
+
+
 def _list_names(names, limit=20):
-    names = [str(name) for name in names]
+    names = [shorten(str(name)) for name in names]
     shown = ", ".join(names[:limit])
     return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
 
@@ -280,8 +329,9 @@ def decide_task(y, requested, target="target"):
     if requested == "regression":
         if not numeric:
             raise CliError(
-                f"--task regression needs a numeric target; column {target!r} "
-                f"holds {y.dtype} values such as {y.iloc[0]!r}"
+                f"--task regression needs a numeric target; column "
+                f"{_quoted(target)} holds {y.dtype} values such as "
+                f"{_quoted(y.iloc[0])}"
             )
         return "regression"
     if requested == "auto" and numeric and not _looks_like_labels(y):
@@ -289,12 +339,18 @@ def decide_task(y, requested, target="target"):
     n_classes = y.nunique()
     if n_classes < 2:
         raise CliError(
-            f"the target column {target!r} has a single class ({y.iloc[0]!r}); "
-            "classification needs at least 2 classes"
+            f"the target column {_quoted(target)} has a single class "
+            f"({_quoted(y.iloc[0])}); classification needs at least 2 classes"
         )
     if requested == "binary" and n_classes != 2:
         raise CliError(
-            f"--task binary needs 2 classes; column {target!r} has {n_classes}"
+            f"--task binary needs 2 classes; column {_quoted(target)} has {n_classes}"
+        )
+    if n_classes > MAX_CLASS_LEVELS and n_classes > ID_SHARE * len(y):
+        raise CliError(
+            f"the target column {_quoted(target)} has {n_classes:,} distinct "
+            f"values in {len(y):,} rows: it looks like an identifier, not a "
+            "label to learn; choose the target with --target"
         )
     return "binary" if n_classes == 2 else "multiclass"
 
@@ -325,6 +381,9 @@ def target_values(y, task):
 def check_folds(y, task, cv, search):
     """Check there are enough rows (per class) for ``cv`` folds.
 
+    Every network holds out a share of its training rows for early stopping
+    (its ``validation_fraction``), and that share must hold 2 rows or more.
+
     Parameters
     ----------
     y : pandas.Series
@@ -343,20 +402,59 @@ def check_folds(y, task, cv, search):
     """
     if cv > len(y):
         raise CliError(f"--cv {cv} is larger than the number of rows ({len(y)})")
-    if task == "regression":
-        return
+    if task != "regression":
+        _check_class_sizes(y, cv, search)
+    fraction = _validation_fraction(task)
+    if not _holds_out_enough(_training_rows(len(y), cv, search), fraction):
+        needed = len(y) + 1
+        while not _holds_out_enough(_training_rows(needed, cv, search), fraction):
+            needed += 1
+        raise CliError(
+            f"{len(y)} rows are too few for --cv {cv}"
+            f"{' with --search' if search != 'none' else ''}: each network "
+            f"trains on {_training_rows(len(y), cv, search)} rows and holds out "
+            f"{fraction:.0%} of them, at least 2, for early stopping; use at "
+            f"least {needed} rows"
+        )
+
+
+def _training_rows(n_rows, cv, search):
+    """Rows of the smallest training part a network is fitted on."""
+    # Test folds hold at most ceil(n / cv) rows, stratified or not.
+    rows = n_rows - math.ceil(n_rows / cv)
+    if search != "none":
+        rows -= math.ceil(rows / INNER_FOLDS)
+    return rows
+
+
+def _holds_out_enough(n_rows, fraction):
+    """The estimators' rule: 2 validation rows or more, 1 training row."""
+    held_out = math.ceil(fraction * n_rows)
+    return fraction == 0 or (held_out >= 2 and n_rows - held_out >= 1)
+
+
+def _validation_fraction(task):
+    """The share of its rows the command's network holds out."""
+    from .models import make_network
+
+    network = make_network(task, "linear", 1, 0)
+    return getattr(network, "regressor", network).validation_fraction
+
+
+def _check_class_sizes(y, cv, search):
+    """Every class needs a row in each fold (and inner fold of a search)."""
     counts = y.value_counts()
     smallest, label = int(counts.min()), counts.idxmin()
     if cv > smallest:
         raise CliError(
-            f"--cv {cv} is larger than the smallest class ({label!r} has "
+            f"--cv {cv} is larger than the smallest class ({_quoted(label)} has "
             f"{smallest} rows); use --cv {smallest} or fewer"
             if smallest >= 2
-            else f"class {label!r} has a single row; every class needs at "
+            else f"class {_quoted(label)} has a single row; every class needs at "
             "least 2 rows for cross-validation"
         )
     if search != "none" and smallest * (cv - 1) // cv < INNER_FOLDS:
         raise CliError(
             f"--search needs at least {INNER_FOLDS} rows of every class in each "
-            f"training fold; class {label!r} has {smallest} rows in all"
+            f"training fold; class {_quoted(label)} has {smallest} rows in all"
         )
