@@ -528,6 +528,39 @@ def test_parquet_size_is_checked_from_its_metadata(
     assert "has 1,000 rows of 2 columns" in _refused(capsys, path)
 
 
+def test_parquet_text_is_measured_with_its_dictionaries_kept(
+    tmp_path, capsys, monkeypatch, no_training
+):
+    """One 1 KB value stored once, used 2,000 times: pandas would write 2 MB."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    n_rows = 2000
+    text = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n_rows, dtype=np.int32)), pa.array(["x" * 1000])
+    )
+    table = pa.table({"a": np.arange(n_rows), "t": text, "y": np.arange(n_rows) % 2})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, store_schema=False)  # read back as plain text
+    assert path.stat().st_size < 50_000
+    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 1_000_000)
+    _forbid_parsing(monkeypatch)
+    line = _refused(capsys, path)
+    assert "holds at least 1.91 MiB of data as text, more than the 976.56 KiB" in line
+
+
+def test_parquet_declared_decompressed_size(tmp_path, capsys, monkeypatch, no_training):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    table = pa.table({"a": np.zeros(100_000), "y": np.arange(100_000) % 2})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, use_dictionary=False, compression="zstd")
+    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 200_000)
+    assert path.stat().st_size < 200_000
+    _forbid_parsing(monkeypatch)
+    assert "of data decompressed, more than the" in _refused(capsys, path)
+
+
 @pytest.mark.slow
 def test_ten_thousand_columns_get_a_report(tmp_path, capsys):
     rng = np.random.default_rng(0)

@@ -48,6 +48,9 @@ MAX_HEADER_BYTES = 4 * 2**20
 SNIFF_BYTES = 65536
 SCAN_BYTES = 2**20
 
+# Rows per batch when a parquet file's text columns are measured.
+PARQUET_BATCH_ROWS = 65536
+
 # The most text given to csv.Sniffer: its time grows with the square of its
 # input (64 KB of '";"' repeated take 36 s; 4 KB, 0.2 s).
 SNIFFER_CHARS = 4096
@@ -407,7 +410,7 @@ def _check_cells(n_lines, n_columns, path, lines):
 
 
 def _read_parquet(path):
-    """Read a parquet file after checking the size its metadata declares."""
+    """Read a parquet file after checking the sizes it holds, without reading it."""
     try:
         import pyarrow.parquet as pq
     except ImportError as error:
@@ -416,7 +419,8 @@ def _read_parquet(path):
             f"{first_line(error)}"
         ) from None
     try:
-        metadata = pq.read_metadata(path)
+        parquet = pq.ParquetFile(path)
+        metadata = parquet.metadata
     except (ValueError, OSError, TypeError) as error:
         raise CliError(f"could not read {path}: {first_line(error)}") from None
     if metadata.num_columns > MAX_COLUMNS:
@@ -425,7 +429,67 @@ def _read_parquet(path):
             f"the {MAX_COLUMNS:,} a report handles; keep the columns you need"
         )
     _check_cells(metadata.num_rows, metadata.num_columns, path, "rows")
+    declared = sum(
+        group.column(j).total_uncompressed_size
+        for group in map(metadata.row_group, range(metadata.num_row_groups))
+        for j in range(group.num_columns)
+    )
+    if declared > MAX_DATA_BYTES:
+        _refuse_size(path, "decompressed", declared)
+    try:
+        _check_text_size(pq, path, parquet.schema_arrow)
+    except (ValueError, OSError, TypeError) as error:
+        raise CliError(f"could not read {path}: {first_line(error)}") from None
     return _read_with(pd.read_parquet, path)
+
+
+def _check_text_size(pq, path, schema):
+    """Refuse text whose values, written out, would exceed ``MAX_DATA_BYTES``.
+
+    A dictionary-encoded column stores each distinct value once, so 460 KB
+    of parquet can hold 20 GB of text, which pandas writes out. Here the
+    text columns are read batch by batch with their dictionaries kept, and
+    the written-out size is added up without being allocated.
+    """
+    import pyarrow as pa
+
+    def is_text(kind):
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        return (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or (pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
+        )
+
+    names = [field.name for field in schema if is_text(field.type)]
+    if not names:
+        return
+    parquet = pq.ParquetFile(path, read_dictionary=names)
+    total = 0
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names):
+        total += sum(_text_bytes(column) for column in batch.columns)
+        if total > MAX_DATA_BYTES:
+            _refuse_size(path, "as text", total, at_least=True)
+
+
+def _text_bytes(array):
+    """Bytes of a string or binary array's values, dictionaries written out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        lengths = pc.binary_length(array.dictionary)
+        return pc.sum(pc.take(lengths, array.indices)).as_py() or 0
+    return pc.sum(pc.binary_length(array)).as_py() or 0
+
+
+def _refuse_size(path, how, size, at_least=False):
+    raise CliError(
+        f"--data file {path} holds {'at least ' if at_least else ''}"
+        f"{_bytes(size)} of data {how}, more than the {_bytes(MAX_DATA_BYTES)} "
+        "a report reads; use a sample of its rows"
+    )
 
 
 def sniff_delimiter(path, sample_size=SNIFF_BYTES, encoding="utf-8"):
