@@ -410,6 +410,25 @@ def test_columns_without_values_are_dropped(tmp_path, capsys, no_training):
     assert "no feature column is left after dropping a, b" in line
 
 
+def test_saved_row_index_is_dropped(tmp_path):
+    """pandas' to_csv writes the index first, under an empty name."""
+    frame = pd.DataFrame({"a": np.arange(40) % 7, "y": np.arange(40) % 2})
+    frame.to_csv(tmp_path / "t.csv")
+    read = data.load_table(tmp_path / "t.csv", _quiet)
+    said = []
+    X, dropped = data.select_features(read.drop(columns="y"), say=said.append)
+    assert list(X.columns) == ["a"]
+    assert said == [
+        "Note: dropped column 'Unnamed: 0': no name and increasing row numbers, "
+        "a saved index."
+    ]
+    # Unnamed but not row numbers, or row numbers with a name: kept.
+    shuffled = read.assign(**{"Unnamed: 0": read["Unnamed: 0"][::-1].to_numpy()})
+    assert "Unnamed: 0" in data.select_features(shuffled, say=_quiet)[0]
+    named = read.rename(columns={"Unnamed: 0": "order"})
+    assert "order" in data.select_features(named, say=_quiet)[0]
+
+
 def test_a_huge_value_makes_a_short_error_line(tmp_path, capsys, no_training):
     giant = "x" * 1_000_000
     path = _write(

@@ -6,9 +6,10 @@ Reading a ``--data`` file within bounded time and memory is in ``reading``.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 from .errors import CliError
 from .models import INNER_FOLDS, MAX_CATEGORIES
@@ -122,8 +123,9 @@ def select_features(X, drop=(), say=print, target=None):
     ``MAX_CLASS_LEVELS``, and of very high cardinality beyond
     ``MAX_DISTINCT_TEXT`` distinct values; one-hot encoding such a column
     makes one feature per value, which costs memory and generalises to
-    nothing. A column without any value is dropped too: nothing can impute
-    it. Each drop is announced through ``say``. The features kept, text
+    nothing. A column without any value is dropped too (nothing can impute
+    it), and so is a saved row index (an unnamed column of increasing
+    integers). Each drop is announced through ``say``. The features kept, text
     one-hot encoded, must fit ``MAX_ENCODED_COLUMNS`` columns and
     ``MAX_CELLS`` values.
 
@@ -174,6 +176,8 @@ def select_features(X, drop=(), say=print, target=None):
             continue
         if X[column].isna().all():
             dropped[column] = "no values"
+        elif _is_saved_index(X[column]):
+            dropped[column] = "no name and increasing row numbers, a saved index"
         elif not _is_numeric_feature(X[column]):
             reason = _identifier_reason(X[column])
             if reason:
@@ -273,6 +277,22 @@ def _identifier_reason(column):
             f"(more than {MAX_DISTINCT_TEXT:,})"
         )
     return None
+
+
+def _is_saved_index(column):
+    """A column pandas named for an empty header field, holding row numbers.
+
+    ``DataFrame.to_csv`` and R's ``write.csv`` write the row index first
+    under an empty name; as a feature it would only tell the row's position.
+    """
+    return (
+        re.fullmatch(r"Unnamed: \d+", str(column.name)) is not None
+        and len(column) > 1
+        and is_integer_dtype(column)
+        and not is_bool_dtype(column)
+        and column.is_monotonic_increasing
+        and column.is_unique
+    )
 
 
 def _n_distinct(values):
