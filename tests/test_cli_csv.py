@@ -476,6 +476,7 @@ def test_file_beyond_the_size_limit_is_refused_unread(
     assert opened == []
 
 
+@pytest.mark.skipif(os.name != "posix", reason="needs a sparse file")
 def test_sparse_gigabyte_file_is_refused_at_once(tmp_path, capsys, no_training):
     """A 1.5 GB file (sparse: no disk used) is refused from its size alone."""
     path = tmp_path / "huge.csv"
