@@ -383,9 +383,17 @@ def test_missing_and_infinite_value_spellings(tmp_path, capsys, no_training):
 
 def test_target_without_values(tmp_path, capsys, no_training):
     for empty in ("", "NA", "nan"):
-        rows = "".join(f"{i},{empty}\n" for i in range(40))
-        path = _write(tmp_path, "a,y\n" + rows, f"t{empty}.csv")
-        assert "the target column 'y' has no values" in _refused(capsys, path)
+        rows = "".join(f"{i},{empty},{i % 2}\n" for i in range(40))
+        path = _write(tmp_path, "a,y,z\n" + rows, f"t{empty}.csv")
+        line = _refused(capsys, path, "--target", "y")
+        assert line.endswith("the target column 'y' has no values")
+    # A header line ending with a delimiter names an empty last column.
+    rows = "".join(f"{i},{i % 2}\n" for i in range(40))
+    line = _refused(capsys, _write(tmp_path, "a,y,\n" + rows))
+    assert (
+        "the target column 'Unnamed: 2' has no values; it is the last column, " in line
+    )
+    assert line.endswith("the default: choose the target with --target")
 
 
 def test_identifier_like_target(tmp_path, capsys, no_training):
@@ -422,7 +430,10 @@ def test_saved_row_index_is_dropped(tmp_path):
         "Note: dropped column 'Unnamed: 0': no name and increasing row numbers, "
         "a saved index."
     ]
-    # Unnamed but not row numbers, or row numbers with a name: kept.
+    # Row numbers in a later unnamed column, unnamed columns of other values,
+    # or row numbers with a name: kept.
+    later = read.assign(**{"Unnamed: 3": np.arange(40)})
+    assert "Unnamed: 3" in data.select_features(later, say=_quiet)[0]
     shuffled = read.assign(**{"Unnamed: 0": read["Unnamed: 0"][::-1].to_numpy()})
     assert "Unnamed: 0" in data.select_features(shuffled, say=_quiet)[0]
     named = read.rename(columns={"Unnamed: 0": "order"})

@@ -6,7 +6,6 @@ Reading a ``--data`` file within bounded time and memory is in ``reading``.
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
@@ -33,6 +32,12 @@ MAX_DISTINCT_TEXT = 1000
 # first layer of the "wide" preset then holds 25.6 million weights (about
 # 400 MB with their gradients and the optimiser's state).
 MAX_ENCODED_COLUMNS = 100_000
+
+# Said when the default target, the last column, is empty: often a header
+# line that ends with a delimiter.
+DEFAULT_TARGET_HINT = (
+    "; it is the last column, the default: choose the target with --target"
+)
 
 DEFAULT_DATA_NAME = "scikit-learn's built-in breast cancer data"
 
@@ -99,7 +104,8 @@ def split_target(frame, target, say=print):
     >>> name
     'b'
     """
-    if target is None:
+    given = target is not None
+    if not given:
         target = frame.columns[-1]
     elif target not in frame.columns:
         raise CliError(
@@ -108,7 +114,8 @@ def split_target(frame, target, say=print):
         )
     missing = frame[target].isna()
     if missing.all():
-        raise CliError(f"the target column {_quoted(target)} has no values")
+        hint = "" if given else DEFAULT_TARGET_HINT
+        raise CliError(f"the target column {_quoted(target)} has no values{hint}")
     if missing.any():
         say(f"Note: dropped {int(missing.sum())} rows with a missing target.")
         frame = frame.loc[~missing]
@@ -280,13 +287,14 @@ def _identifier_reason(column):
 
 
 def _is_saved_index(column):
-    """A column pandas named for an empty header field, holding row numbers.
+    """The first column, unnamed in the header, holding row numbers.
 
     ``DataFrame.to_csv`` and R's ``write.csv`` write the row index first
-    under an empty name; as a feature it would only tell the row's position.
+    under an empty name, which pandas reads as "Unnamed: 0"; as a feature it
+    would only tell the row's position.
     """
     return (
-        re.fullmatch(r"Unnamed: \d+", str(column.name)) is not None
+        column.name == "Unnamed: 0"
         and len(column) > 1
         and is_integer_dtype(column)
         and not is_bool_dtype(column)
