@@ -1,16 +1,22 @@
-"""The user's table: reading it, splitting off the target, deciding the task."""
+"""The user's table: where it comes from, its target, features and task.
+
+Reading a ``--data`` file within bounded time and memory is in ``reading``.
+"""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+import math
 
 import numpy as np
-import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
-from .errors import CliError, first_line
-from .models import INNER_FOLDS
+from .errors import CliError
+from .models import INNER_FOLDS, MAX_CATEGORIES
+from .reading import MAX_CELLS, load_table, shorten
+
+# READERS and sniff_delimiter: the package's names from before reading.py.
+from .reading import READERS as READERS
+from .reading import sniff_delimiter as sniff_delimiter
 
 # An integer target with at most this many distinct values is a class label.
 MAX_CLASS_LEVELS = 20
@@ -22,24 +28,28 @@ MAX_CLASS_LEVELS = 20
 ID_SHARE = 0.5
 MAX_DISTINCT_TEXT = 1000
 
-# Delimiters a CSV file may use; the comma is preferred when it fits.
-CSV_DELIMITERS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+# The most columns the features may have once text is one-hot encoded: the
+# first layer of the "wide" preset then holds 25.6 million weights (about
+# 400 MB with their gradients and the optimiser's state).
+MAX_ENCODED_COLUMNS = 100_000
 
-READERS = {
-    ".csv": pd.read_csv,
-    ".parquet": pd.read_parquet,
-    ".pq": pd.read_parquet,
-}
-
+# Said when the default target, the last column, is empty: often a header
+# line that ends with a delimiter.
+DEFAULT_TARGET_HINT = (
+    "; it is the last column, the default: choose the target with --target"
+)
 
 DEFAULT_DATA_NAME = "scikit-learn's built-in breast cancer data"
 
 
-def read_input(path, say=print):
-    """The table and a short description of where it came from."""
+def read_input(path, say=print, encoding=None):
+    """The table and a short description of where it came from.
+
+    ``encoding`` is a CSV file's encoding; None detects it.
+    """
     if path is None:
         return load_default_data(), DEFAULT_DATA_NAME
-    return load_table(path, say), str(path)
+    return load_table(path, say, encoding), str(path)
 
 
 def load_default_data():
@@ -62,196 +72,6 @@ def load_default_data():
     frame = bunch.frame.drop(columns="target")
     frame["diagnosis"] = bunch.target_names[bunch.target.to_numpy()]
     return frame
-
-
-def load_table(path, say=print):
-    """Read a CSV or parquet file, turning every failure into a CliError.
-
-    A CSV file's delimiter is detected: a comma, semicolon, tab or ``|``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A ``.csv``, ``.parquet`` or ``.pq`` file.
-    say : callable, default=print
-        Where the note about a delimiter other than a comma goes.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        At least one row and two columns, with string column names.
-
-    Raises
-    ------
-    CliError
-        If the file is missing, of another type, empty or unreadable.
-
-    Examples
-    --------
-    >>> load_table("houses.csv")  # doctest: +SKIP
-    """
-    path = Path(path)
-    if not path.exists():
-        raise CliError(f"--data file not found: {path}")
-    if not path.is_file():
-        raise CliError(f"--data must be a file; {path} is not")
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise CliError(
-            f"unsupported file type {path.suffix or path.name!r} for --data; "
-            "use a .csv or .parquet file"
-        )
-    if path.stat().st_size == 0:
-        raise CliError(f"--data file is empty: {path}")
-    if reader is pd.read_csv:
-        delimiter = sniff_delimiter(path)
-        decimal = "."
-        if delimiter != ",":
-            decimal = _sniff_decimal(path, delimiter)
-            how = " and decimal commas" if decimal == "," else ""
-            say(
-                f"Note: {path.name} uses {CSV_DELIMITERS[delimiter]} as delimiter{how}."
-            )
-        frame = _read_with(
-            lambda p: pd.read_csv(p, sep=delimiter, decimal=decimal), path
-        )
-        _check_single_column(frame, path)
-        _check_header(frame, path)
-    else:
-        frame = _read_with(reader, path)
-    if len(frame.columns) < 2 or len(frame) == 0:
-        raise CliError(
-            f"--data file {path} has {len(frame)} rows and {len(frame.columns)} "
-            "columns; a report needs at least 1 row and 2 columns "
-            "(features and a target)"
-        )
-    frame.columns = [str(column) for column in frame.columns]
-    return frame
-
-
-def sniff_delimiter(path, sample_size=65536):
-    """The delimiter of a CSV file: ``","``, ``";"``, ``"\\t"`` or ``"|"``.
-
-    The comma wins when it splits the first lines into the same number (2 or
-    more) of fields; otherwise ``csv.Sniffer`` decides among the others. A
-    file that fits none is read with commas.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = path.write_text("a;b\\n1,5;2\\n")
-    >>> sniff_delimiter(path)
-    ';'
-    """
-    try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as file:
-            sample = file.read(sample_size)
-    except OSError:
-        return ","
-    lines = sample.splitlines()
-    if len(sample) == sample_size and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    lines = [line for line in lines[:50] if line.strip()]
-    if not lines:
-        return ","
-    if _consistent_fields(lines, ","):
-        return ","
-    try:
-        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=";\t|,")
-    except csv.Error:
-        dialect = None
-    if dialect is not None and dialect.delimiter in CSV_DELIMITERS:
-        return dialect.delimiter
-    for delimiter in (";", "\t", "|"):
-        if _consistent_fields(lines, delimiter):
-            return delimiter
-    return ","
-
-
-def _sniff_decimal(path, delimiter, n_lines=200):
-    """``","`` when the first lines have more numbers read with decimal commas.
-
-    Files separated by semicolons often come from locales that write
-    ``40,5`` for 40.5.
-    """
-    import io
-
-    try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            sample = "".join(line for _, line in zip(range(n_lines), file))
-        counts = {}
-        for decimal in (".", ","):
-            frame = pd.read_csv(io.StringIO(sample), sep=delimiter, decimal=decimal)
-            counts[decimal] = sum(is_numeric_dtype(frame[c]) for c in frame.columns)
-    except (OSError, ValueError):
-        return "."
-    return "," if counts[","] > counts["."] else "."
-
-
-def _consistent_fields(lines, delimiter):
-    """Whether ``delimiter`` splits every line into the same 2+ fields."""
-    try:
-        counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
-    except csv.Error:
-        return False
-    return len(counts) == 1 and counts.pop() >= 2
-
-
-def _check_single_column(frame, path):
-    """A one-column table whose header holds a delimiter was read wrongly."""
-    if len(frame.columns) != 1:
-        return
-    header = str(frame.columns[0])
-    for delimiter, name in CSV_DELIMITERS.items():
-        if delimiter != "," and delimiter in header:
-            raise CliError(
-                f"--data file {path} was read as a single column, but its "
-                f"header holds {name}: the file seems to use {name} as "
-                "delimiter, with rows of unequal length; save it with "
-                "commas (,) as delimiter"
-            )
-
-
-def _check_header(frame, path):
-    """Refuse a CSV file whose first line is data: its first row would be lost."""
-    names = [str(column) for column in frame.columns]
-    if all(_looks_numeric(name) for name in names):
-        raise CliError(
-            f"the first line of {path} holds numbers ({', '.join(names[:5])}"
-            f"{', ...' if len(names) > 5 else ''}), not column names; add a "
-            "header line naming the columns"
-        )
-
-
-def _looks_numeric(name):
-    # pandas renames a repeated name: a second "0" becomes "0.1".
-    return _is_number(name) or _is_number(name.rsplit(".", 1)[0])
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_with(reader, path):
-    """Call ``reader(path)``; report unreadable files as a CliError."""
-    try:
-        return reader(path)
-    except pd.errors.EmptyDataError:
-        raise CliError(f"--data file is empty: {path}") from None
-    except ImportError as error:
-        raise CliError(
-            f"reading {path.suffix} files needs an optional package: "
-            f"{first_line(error)}"
-        ) from None
-    except (ValueError, OSError, TypeError) as error:
-        # pandas' ParserError, UnicodeDecodeError and pyarrow's ArrowInvalid
-        # are ValueErrors.
-        raise CliError(f"could not read {path}: {first_line(error)}") from None
 
 
 def split_target(frame, target, say=print):
@@ -284,16 +104,18 @@ def split_target(frame, target, say=print):
     >>> name
     'b'
     """
-    if target is None:
+    given = target is not None
+    if not given:
         target = frame.columns[-1]
     elif target not in frame.columns:
         raise CliError(
-            f"unknown target column {target!r}; available columns: "
+            f"unknown target column {_quoted(target)}; available columns: "
             f"{_list_names(frame.columns)}"
         )
     missing = frame[target].isna()
     if missing.all():
-        raise CliError(f"the target column {target!r} has no values")
+        hint = "" if given else DEFAULT_TARGET_HINT
+        raise CliError(f"the target column {_quoted(target)} has no values{hint}")
     if missing.any():
         say(f"Note: dropped {int(missing.sum())} rows with a missing target.")
         frame = frame.loc[~missing]
@@ -301,14 +123,18 @@ def split_target(frame, target, say=print):
 
 
 def select_features(X, drop=(), say=print, target=None):
-    """Drop the ``--drop`` columns and the identifier-like text columns.
+    """Drop the ``--drop`` columns, empty columns and identifier-like text.
 
     A text (non-numeric) column is identifier-like when its distinct values
     number more than ``ID_SHARE`` of the rows and more than
     ``MAX_CLASS_LEVELS``, and of very high cardinality beyond
     ``MAX_DISTINCT_TEXT`` distinct values; one-hot encoding such a column
     makes one feature per value, which costs memory and generalises to
-    nothing. Each drop is announced through ``say``.
+    nothing. A column without any value is dropped too (nothing can impute
+    it), and so is a saved row index (an unnamed column of increasing
+    integers). Each drop is announced through ``say``. The features kept, text
+    one-hot encoded, must fit ``MAX_ENCODED_COLUMNS`` columns and
+    ``MAX_CELLS`` values.
 
     Parameters
     ----------
@@ -331,8 +157,8 @@ def select_features(X, drop=(), say=print, target=None):
     Raises
     ------
     CliError
-        If ``drop`` names an unknown column or the target, or no feature
-        column is left.
+        If ``drop`` names an unknown column or the target, no feature
+        column is left, or the encoded features would be too large.
 
     Examples
     --------
@@ -345,24 +171,29 @@ def select_features(X, drop=(), say=print, target=None):
     drop = list(dict.fromkeys(drop or ()))
     for name in drop:
         if name == target:
-            raise CliError(f"--drop {name!r} names the target column")
+            raise CliError(f"--drop {_quoted(name)} names the target column")
         if name not in X.columns:
             raise CliError(
-                f"--drop names an unknown column {name!r}; available columns: "
+                f"--drop names an unknown column {_quoted(name)}; available columns: "
                 f"{_list_names(X.columns)}"
             )
     dropped = {name: "--drop" for name in drop}
     for column in X.columns:
-        if column in dropped or _is_numeric_feature(X[column]):
+        if column in dropped:
             continue
-        reason = _identifier_reason(X[column])
-        if reason:
-            dropped[column] = reason
+        if X[column].isna().all():
+            dropped[column] = "no values"
+        elif _is_saved_index(X[column]):
+            dropped[column] = "no name and increasing row numbers, a saved index"
+        elif not _is_numeric_feature(X[column]):
+            reason = _identifier_reason(X[column])
+            if reason:
+                dropped[column] = reason
     for column, reason in dropped.items():
         if reason == "--drop":
-            say(f"Note: dropped column {column!r} (--drop).")
+            say(f"Note: dropped column {_quoted(column)} (--drop).")
         else:
-            say(f"Note: dropped column {column!r}: {reason}.")
+            say(f"Note: dropped column {_quoted(column)}: {reason}.")
     kept = [column for column in X.columns if column not in dropped]
     if not kept:
         raise CliError(
@@ -370,7 +201,35 @@ def select_features(X, drop=(), say=print, target=None):
             f"{_list_names(dropped)}; a report needs at least one"
         )
     ordered = {column: dropped[column] for column in X.columns if column in dropped}
+    _check_encoded_size(X[kept])
     return X[kept], ordered
+
+
+def _check_encoded_size(X):
+    """Refuse features whose one-hot encoding would be too wide or too large.
+
+    Each text column becomes at most ``MAX_CATEGORIES`` columns (the
+    preprocessing's cap), one per distinct value below it.
+    """
+    width = 0
+    for column in X.columns:
+        if _is_numeric_feature(X[column]):
+            width += 1
+        else:
+            width += min(_n_distinct(X[column].dropna()), MAX_CATEGORIES)
+    cells = width * len(X)
+    if width > MAX_ENCODED_COLUMNS or cells > MAX_CELLS:
+        limit = (
+            f"{MAX_ENCODED_COLUMNS:,} columns"
+            if width > MAX_ENCODED_COLUMNS
+            else f"{MAX_CELLS:,} values"
+        )
+        raise CliError(
+            f"the features, text one-hot encoded, would be {len(X):,} rows x "
+            f"{width:,} columns ({cells:,} values): more than the {limit} a "
+            "report handles; --drop text columns with many values, or use a "
+            "sample of the rows"
+        )
 
 
 def check_finite(X, y, task, target="target"):
@@ -385,9 +244,9 @@ def check_finite(X, y, task, target="target"):
         Naming the columns that hold such values.
     """
     columns = [column for column in X.columns if _is_numeric_feature(X[column])]
-    bad = [repr(str(column)) for column in columns if _beyond_float32(X[column])]
+    bad = [_quoted(column) for column in columns if _beyond_float32(X[column])]
     if task == "regression" and _beyond_float32(y):
-        bad.append(f"{str(target)!r} (the target)")
+        bad.append(f"{_quoted(target)} (the target)")
     if bad:
         raise CliError(
             f"column(s) {_list_names(bad)} hold infinite values or values beyond "
@@ -414,10 +273,7 @@ def _identifier_reason(column):
     values = column.dropna()
     if len(values) == 0:
         return None
-    try:
-        n_distinct = values.nunique()
-    except TypeError:  # unhashable values, e.g. lists from parquet
-        n_distinct = values.astype(str).nunique()
+    n_distinct = _n_distinct(values)
     if n_distinct > MAX_CLASS_LEVELS and n_distinct > ID_SHARE * len(values):
         return (
             f"identifier-like, {n_distinct:,} distinct values in {len(values):,} rows"
@@ -430,8 +286,37 @@ def _identifier_reason(column):
     return None
 
 
+def _is_saved_index(column):
+    """The first column, unnamed in the header, holding row numbers.
+
+    ``DataFrame.to_csv`` and R's ``write.csv`` write the row index first
+    under an empty name, which pandas reads as "Unnamed: 0"; as a feature it
+    would only tell the row's position.
+    """
+    return (
+        column.name == "Unnamed: 0"
+        and len(column) > 1
+        and is_integer_dtype(column)
+        and not is_bool_dtype(column)
+        and column.is_monotonic_increasing
+        and column.is_unique
+    )
+
+
+def _n_distinct(values):
+    try:
+        return values.nunique()
+    except TypeError:  # unhashable values, e.g. lists from parquet
+        return values.astype(str).nunique()
+
+
+def _quoted(value):
+    """``repr`` of a name or value from the file, short enough for one line."""
+    return repr(shorten(str(value)))
+
+
 def _list_names(names, limit=20):
-    names = [str(name) for name in names]
+    names = [shorten(str(name)) for name in names]
     shown = ", ".join(names[:limit])
     return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
 
@@ -472,8 +357,9 @@ def decide_task(y, requested, target="target"):
     if requested == "regression":
         if not numeric:
             raise CliError(
-                f"--task regression needs a numeric target; column {target!r} "
-                f"holds {y.dtype} values such as {y.iloc[0]!r}"
+                f"--task regression needs a numeric target; column "
+                f"{_quoted(target)} holds {y.dtype} values such as "
+                f"{_quoted(y.iloc[0])}"
             )
         return "regression"
     if requested == "auto" and numeric and not _looks_like_labels(y):
@@ -481,12 +367,18 @@ def decide_task(y, requested, target="target"):
     n_classes = y.nunique()
     if n_classes < 2:
         raise CliError(
-            f"the target column {target!r} has a single class ({y.iloc[0]!r}); "
-            "classification needs at least 2 classes"
+            f"the target column {_quoted(target)} has a single class "
+            f"({_quoted(y.iloc[0])}); classification needs at least 2 classes"
         )
     if requested == "binary" and n_classes != 2:
         raise CliError(
-            f"--task binary needs 2 classes; column {target!r} has {n_classes}"
+            f"--task binary needs 2 classes; column {_quoted(target)} has {n_classes}"
+        )
+    if n_classes > MAX_CLASS_LEVELS and n_classes > ID_SHARE * len(y):
+        raise CliError(
+            f"the target column {_quoted(target)} has {n_classes:,} distinct "
+            f"values in {len(y):,} rows: it looks like an identifier, not a "
+            "label to learn; choose the target with --target"
         )
     return "binary" if n_classes == 2 else "multiclass"
 
@@ -517,6 +409,9 @@ def target_values(y, task):
 def check_folds(y, task, cv, search):
     """Check there are enough rows (per class) for ``cv`` folds.
 
+    Every network holds out a share of its training rows for early stopping
+    (its ``validation_fraction``), and that share must hold 2 rows or more.
+
     Parameters
     ----------
     y : pandas.Series
@@ -535,20 +430,59 @@ def check_folds(y, task, cv, search):
     """
     if cv > len(y):
         raise CliError(f"--cv {cv} is larger than the number of rows ({len(y)})")
-    if task == "regression":
-        return
+    if task != "regression":
+        _check_class_sizes(y, cv, search)
+    fraction = _validation_fraction(task)
+    if not _holds_out_enough(_training_rows(len(y), cv, search), fraction):
+        needed = len(y) + 1
+        while not _holds_out_enough(_training_rows(needed, cv, search), fraction):
+            needed += 1
+        raise CliError(
+            f"{len(y)} rows are too few for --cv {cv}"
+            f"{' with --search' if search != 'none' else ''}: each network "
+            f"trains on {_training_rows(len(y), cv, search)} rows and holds out "
+            f"{fraction:.0%} of them, at least 2, for early stopping; use at "
+            f"least {needed} rows"
+        )
+
+
+def _training_rows(n_rows, cv, search):
+    """Rows of the smallest training part a network is fitted on."""
+    # Test folds hold at most ceil(n / cv) rows, stratified or not.
+    rows = n_rows - math.ceil(n_rows / cv)
+    if search != "none":
+        rows -= math.ceil(rows / INNER_FOLDS)
+    return rows
+
+
+def _holds_out_enough(n_rows, fraction):
+    """The estimators' rule: 2 validation rows or more, 1 training row."""
+    held_out = math.ceil(fraction * n_rows)
+    return fraction == 0 or (held_out >= 2 and n_rows - held_out >= 1)
+
+
+def _validation_fraction(task):
+    """The share of its rows the command's network holds out."""
+    from .models import make_network
+
+    network = make_network(task, "linear", 1, 0)
+    return getattr(network, "regressor", network).validation_fraction
+
+
+def _check_class_sizes(y, cv, search):
+    """Every class needs a row in each fold (and inner fold of a search)."""
     counts = y.value_counts()
     smallest, label = int(counts.min()), counts.idxmin()
     if cv > smallest:
         raise CliError(
-            f"--cv {cv} is larger than the smallest class ({label!r} has "
+            f"--cv {cv} is larger than the smallest class ({_quoted(label)} has "
             f"{smallest} rows); use --cv {smallest} or fewer"
             if smallest >= 2
-            else f"class {label!r} has a single row; every class needs at "
+            else f"class {_quoted(label)} has a single row; every class needs at "
             "least 2 rows for cross-validation"
         )
     if search != "none" and smallest * (cv - 1) // cv < INNER_FOLDS:
         raise CliError(
             f"--search needs at least {INNER_FOLDS} rows of every class in each "
-            f"training fold; class {label!r} has {smallest} rows in all"
+            f"training fold; class {_quoted(label)} has {smallest} rows in all"
         )
