@@ -869,11 +869,12 @@ def test_seed_beyond_32_bits_is_rejected_by_the_parser(capsys, monkeypatch):
 def test_fold_progress_and_still_improving_notes(
     csv_path, tmp_path, capsys, monkeypatch
 ):
-    from nnestimators.reports import cross_validation
+    from nnestimators.reports import folds, notes
 
     # Which folds still improve depends on the data; the reports tests check
-    # that rule. Here: every fold did.
-    monkeypatch.setattr(cross_validation, "still_improving", lambda est: True)
+    # that rule. Here: every fold did, for the fold lines and for the notes.
+    monkeypatch.setattr(folds, "still_improving", lambda est: True)
+    monkeypatch.setattr(notes, "still_improving", lambda est: True)
     out_dir = tmp_path / "out"
     status, out, err = _run(
         capsys, "--data", csv_path, "--max-epochs", 2, "--cv", 3, "--out", out_dir

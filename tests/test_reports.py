@@ -914,12 +914,10 @@ def test_search_choices_are_on_the_page_without_memory_addresses(tmp_path):
 
 
 def test_the_epoch_cap_note_is_on_the_page(binary_report, monkeypatch):
-    from nnestimators.reports import cross_validation
+    from nnestimators.reports import notes
 
-    monkeypatch.setattr(
-        cross_validation, "ended_before_early_stopping", lambda est: True
-    )
-    monkeypatch.setattr(cross_validation, "still_improving", lambda est: False)
+    monkeypatch.setattr(notes, "ended_before_early_stopping", lambda est: True)
+    monkeypatch.setattr(notes, "still_improving", lambda est: False)
     (note,) = binary_report.notes()
     assert note.startswith("Folds 1, 2 and 3 of 3 ended at the max_epochs cap")
     assert "before early stopping triggered" in note
