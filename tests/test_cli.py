@@ -407,13 +407,13 @@ def test_dask_not_installed(monkeypatch, tmp_path, capsys, csv_path):
 
 
 def test_training_failure_is_one_line_error(monkeypatch, csv_path, tmp_path, capsys):
-    import nnestimators.reports
     from nnestimators import TrainingDivergedError
+    from nnestimators.cli import report_command
 
     def diverge(*args, **kwargs):
         raise TrainingDivergedError("Training diverged at epoch 1.\nTry a lower lr.")
 
-    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", diverge)
+    monkeypatch.setattr(report_command, "cross_validated_report", diverge)
     status, _, err = _run(capsys, "--data", csv_path, "--out", tmp_path / "o")
     assert status == 1
     assert err == (
@@ -549,12 +549,12 @@ def test_random_search_prints_its_distributions():
 
 def _forbid_training(monkeypatch):
     """Make any training fail loudly: the checks must come before it."""
-    import nnestimators.reports
+    from nnestimators.cli import report_command
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", no_training)
+    monkeypatch.setattr(report_command, "cross_validated_report", no_training)
 
 
 def test_report_never_overwrites_its_input_table(tmp_path, capsys, monkeypatch):

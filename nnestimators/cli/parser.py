@@ -6,7 +6,6 @@ import argparse
 
 from .errors import CliError
 from .models import MODEL_PRESETS
-from .report_command import run_report
 
 PROG = "nnestimators"
 
@@ -238,7 +237,19 @@ def _add_report_command(commands):
         action="store_true",
         help="print only the report directory and errors",
     )
-    report.set_defaults(handler=run_report)
+    report.set_defaults(handler=_run_report)
+
+
+def _run_report(args):
+    """Run ``nnestimators report``, importing it only now.
+
+    The report command imports the reports, matplotlib and the baselines;
+    ``nnestimators --help`` and ``nnestimators report --help`` need none of
+    them.
+    """
+    from .report_command import run_report
+
+    return run_report(args)
 
 
 def _positive_int(text, minimum=1):
