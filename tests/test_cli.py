@@ -11,6 +11,7 @@ import pytest
 
 from nnestimators import cli
 from nnestimators.cli import main
+from nnestimators.reports.bounded_ridge import MAX_SEARCH_ROWS
 
 REPORT_FILES = {
     "report.html",
@@ -266,6 +267,8 @@ def test_help_on_every_command(capsys):
     assert "--no-baselines" in text and "predictions.csv" in text
     # --overwrite says what it removes, and that everything else stays.
     words = " ".join(text.split())
+    # The ridge baseline's row limit, as the reports apply it.
+    assert f"on {MAX_SEARCH_ROWS} random rows" in words
     assert "remove only the files it wrote that are unchanged" in words
     assert "every other file stays and is listed" in words
 
