@@ -11,6 +11,7 @@ import pytest
 
 from nnestimators import cli
 from nnestimators.cli import main
+from nnestimators.reports.bounded_ridge import MAX_SEARCH_ROWS
 
 REPORT_FILES = {
     "report.html",
@@ -266,6 +267,8 @@ def test_help_on_every_command(capsys):
     assert "--no-baselines" in text and "predictions.csv" in text
     # --overwrite says what it removes, and that everything else stays.
     words = " ".join(text.split())
+    # The ridge baseline's row limit, as the reports apply it.
+    assert f"on {MAX_SEARCH_ROWS} random rows" in words
     assert "remove only the files it wrote that are unchanged" in words
     assert "every other file stays and is listed" in words
 
@@ -407,13 +410,13 @@ def test_dask_not_installed(monkeypatch, tmp_path, capsys, csv_path):
 
 
 def test_training_failure_is_one_line_error(monkeypatch, csv_path, tmp_path, capsys):
-    import nnestimators.reports
     from nnestimators import TrainingDivergedError
+    from nnestimators.cli import report_command
 
     def diverge(*args, **kwargs):
         raise TrainingDivergedError("Training diverged at epoch 1.\nTry a lower lr.")
 
-    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", diverge)
+    monkeypatch.setattr(report_command, "cross_validated_report", diverge)
     status, _, err = _run(capsys, "--data", csv_path, "--out", tmp_path / "o")
     assert status == 1
     assert err == (
@@ -549,12 +552,12 @@ def test_random_search_prints_its_distributions():
 
 def _forbid_training(monkeypatch):
     """Make any training fail loudly: the checks must come before it."""
-    import nnestimators.reports
+    from nnestimators.cli import report_command
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", no_training)
+    monkeypatch.setattr(report_command, "cross_validated_report", no_training)
 
 
 def test_report_never_overwrites_its_input_table(tmp_path, capsys, monkeypatch):
@@ -869,11 +872,12 @@ def test_seed_beyond_32_bits_is_rejected_by_the_parser(capsys, monkeypatch):
 def test_fold_progress_and_still_improving_notes(
     csv_path, tmp_path, capsys, monkeypatch
 ):
-    from nnestimators.reports import cross_validation
+    from nnestimators.reports import folds, notes
 
     # Which folds still improve depends on the data; the reports tests check
-    # that rule. Here: every fold did.
-    monkeypatch.setattr(cross_validation, "still_improving", lambda est: True)
+    # that rule. Here: every fold did, for the fold lines and for the notes.
+    monkeypatch.setattr(folds, "still_improving", lambda est: True)
+    monkeypatch.setattr(notes, "still_improving", lambda est: True)
     out_dir = tmp_path / "out"
     status, out, err = _run(
         capsys, "--data", csv_path, "--max-epochs", 2, "--cv", 3, "--out", out_dir

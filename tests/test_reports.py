@@ -18,6 +18,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.reports import (
@@ -50,6 +51,12 @@ MULTICLASS_METRICS = [
     "roc_auc_ovr",
 ]
 REGRESSION_METRICS = ["rmse", "mae", "r2"]
+
+
+def _bounded_ridge():
+    from nnestimators.reports.bounded_ridge import BoundedRidgeCV
+
+    return BoundedRidgeCV(max_rows=5)
 
 
 def _subsample(X, y, n, stratify=True):
@@ -689,6 +696,110 @@ def test_regression_baselines_are_mean_and_ridge(regression_report):
     assert "fold spread" in sentence and "folds" in sentence
 
 
+def test_the_ridge_baseline_of_a_wide_long_table_searches_on_few_rows(monkeypatch):
+    from sklearn.datasets import make_regression
+    from sklearn.linear_model import Ridge, RidgeCV
+
+    from nnestimators.reports import baselines, bounded_ridge
+
+    # RidgeCV's leave-one-out decomposes a square matrix as wide as the
+    # table's smaller side; a table wider and longer than the limit (lowered
+    # here from 1,000 to 40) has it chosen on 40 rows, then refitted on all.
+    monkeypatch.setattr(baselines, "MAX_SEARCH_ROWS", 40)
+    searched = []
+
+    class RecordingRidgeCV(RidgeCV):
+        def fit(self, X, y, **kwargs):
+            searched.append(X.shape)
+            return super().fit(X, y, **kwargs)
+
+    monkeypatch.setattr(bounded_ridge, "RidgeCV", RecordingRidgeCV)
+    X, y = make_regression(
+        n_samples=150, n_features=120, n_informative=10, noise=1.0, random_state=0
+    )
+    model = make_pipeline(StandardScaler(), Ridge())
+    report = cross_validated_report(model, X, y, cv=N_FOLDS, random_state=0)
+    linear = report.baselines["linear"]
+    assert linear.error is None and report.notes() == []
+    # 100 training rows of 120 columns in each fold: wider than long.
+    assert searched == [(40, 120)] * N_FOLDS
+    assert "on 40 of its rows" in linear.description
+    # Refitted on every row, it still explains the target (the mean cannot).
+    summary = report.baseline_summary()
+    assert summary.loc["r2", "linear_test_mean"] > 0.5
+    assert summary.loc["r2", "dummy_test_mean"] < 0.05
+
+
+def test_bounded_ridge_is_ridgecv_while_its_matrix_is_small():
+    from sklearn.linear_model import RidgeCV
+
+    from nnestimators.reports.baselines import RIDGE_ALPHAS
+    from nnestimators.reports.bounded_ridge import BoundedRidgeCV
+
+    X, y = load_diabetes(return_X_y=True)
+    bounded = BoundedRidgeCV(alphas=RIDGE_ALPHAS).fit(X, y)
+    plain = RidgeCV(alphas=RIDGE_ALPHAS).fit(X, y)
+    assert bounded.n_search_rows_ == len(X) and bounded.alpha_ == plain.alpha_
+    np.testing.assert_allclose(bounded.predict(X), plain.predict(X), rtol=1e-12)
+
+
+def test_bounded_ridge_refits_on_all_rows_with_the_chosen_penalty():
+    from sklearn.datasets import make_regression
+    from sklearn.linear_model import Ridge
+
+    from nnestimators.reports.bounded_ridge import BoundedRidgeCV
+
+    X, y = make_regression(n_samples=400, n_features=150, noise=5.0, random_state=0)
+    bounded = BoundedRidgeCV(alphas=[0.1, 1.0, 10.0], max_rows=100).fit(X, y)
+    assert bounded.n_search_rows_ == 100
+    # LSQR, iterative, against an exact solve with the same penalty.
+    exact = Ridge(alpha=bounded.alpha_, solver="cholesky").fit(X, y)
+    gap = np.abs(bounded.predict(X) - exact.predict(X)).max()
+    assert gap < 1e-2 * y.std()
+    # Weights reach both the choice and the fit: ones change nothing.
+    weighted = BoundedRidgeCV(alphas=[0.1, 1.0, 10.0], max_rows=100)
+    weighted.fit(X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_allclose(weighted.predict(X), bounded.predict(X), rtol=1e-6)
+
+
+def test_bounded_ridge_needs_memory_of_the_data_on_a_wide_sparse_table():
+    import tracemalloc
+
+    from scipy import sparse
+
+    from nnestimators.reports.bounded_ridge import BoundedRidgeCV
+
+    # 3,000 x 15,000 with 0.2% non-zeros: about 1 MB of values. RidgeCV would
+    # decompose a dense 3,000 x 3,000 Gram matrix (72 MB, over 200 MB with
+    # its eigenvectors and temporaries).
+    X = sparse.random(3000, 15000, density=0.002, format="csr", random_state=0)
+    y = np.asarray(X[:, :20].sum(axis=1)).ravel()
+    tracemalloc.start()
+    try:
+        model = BoundedRidgeCV(alphas=[0.1, 1.0, 10.0], max_rows=300).fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert model.n_search_rows_ == 300
+    assert peak < 30e6
+    assert model.predict(X[:5]).shape == (5,)
+
+
+@parametrize_with_checks(
+    [_bounded_ridge()],
+    expected_failed_checks=lambda estimator: {
+        # Leave-one-out leaves one copy of a repeated row in the training
+        # part, while a weight of 2 leaves nothing: RidgeCV passes these
+        # only through its cv parameter, which this estimator lacks.
+        "check_sample_weight_equivalence_on_dense_data": "leave-one-out",
+        "check_sample_weight_equivalence_on_sparse_data": "leave-one-out",
+    },
+)
+def test_bounded_ridge_is_a_scikit_learn_estimator(estimator, check):
+    # max_rows=5: the checks' tables (up to 30 rows) take both paths.
+    check(estimator)
+
+
 def _metric(name, sign=1):
     from nnestimators.reports.tasks import Metric
 
@@ -914,12 +1025,10 @@ def test_search_choices_are_on_the_page_without_memory_addresses(tmp_path):
 
 
 def test_the_epoch_cap_note_is_on_the_page(binary_report, monkeypatch):
-    from nnestimators.reports import cross_validation
+    from nnestimators.reports import notes
 
-    monkeypatch.setattr(
-        cross_validation, "ended_before_early_stopping", lambda est: True
-    )
-    monkeypatch.setattr(cross_validation, "still_improving", lambda est: False)
+    monkeypatch.setattr(notes, "ended_before_early_stopping", lambda est: True)
+    monkeypatch.setattr(notes, "still_improving", lambda est: False)
     (note,) = binary_report.notes()
     assert note.startswith("Folds 1, 2 and 3 of 3 ended at the max_epochs cap")
     assert "before early stopping triggered" in note

@@ -49,10 +49,20 @@ from .models import (
 )
 from .output import MARKER
 from .parser import DEFAULT_OUT, PROG, REPORT_DESCRIPTION, REPORT_EPILOG, build_parser
-from .report_command import run_report
 
 # The name it had when the command line was one module.
 _target_values = target_values
+
+
+def __getattr__(name):
+    # ``run_report`` brings in the reports and matplotlib: imported when asked
+    # for, so that ``nnestimators --help`` stays fast.
+    if name == "run_report":
+        from .report_command import run_report
+
+        return run_report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_OUT",

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from .. import NNBinaryClassifier, NNClassifier, NNRegressor
+
 # Hidden layers of the --model presets; "linear" has none, so the network is
 # a logistic (or linear) regression trained by gradient descent.
 MODEL_PRESETS = {
@@ -94,7 +96,7 @@ def make_preprocessor(X):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-    numeric = _numeric_columns(X)
+    numeric = numeric_columns(X)
     categorical = [column for column in X.columns if column not in numeric]
     transformers = []
     if numeric:
@@ -116,7 +118,8 @@ def make_preprocessor(X):
     return ColumnTransformer(transformers)
 
 
-def _numeric_columns(X):
+def numeric_columns(X):
+    """The columns of ``X`` that are numbers (booleans are categories)."""
     return [
         column
         for column in X.columns
@@ -133,8 +136,6 @@ def _as_text_categories(frame):
 
 def estimator_class(task):
     """The nnestimators estimator class for ``task``."""
-    from .. import NNBinaryClassifier, NNClassifier, NNRegressor
-
     return {
         "binary": NNBinaryClassifier,
         "multiclass": NNClassifier,

@@ -6,7 +6,6 @@ import argparse
 
 from .errors import CliError
 from .models import MODEL_PRESETS
-from .report_command import run_report
 
 PROG = "nnestimators"
 
@@ -35,8 +34,9 @@ The network is NNBinaryClassifier, NNClassifier or NNRegressor with 10% of
 each training fold held out for early stopping (patience 10); NNRegressor
 learns a standardised target itself. Two baselines go through the same
 preprocessing, folds and metrics: a dummy (the majority class, or the mean)
-and a linear model (LogisticRegression, or RidgeCV choosing its penalty by
-leave-one-out cross-validation); --no-baselines skips them.
+and a linear model (LogisticRegression, or ridge regression choosing its
+penalty by RidgeCV's leave-one-out cross-validation, on 1000 random rows of
+a table with more than 1000 rows and columns); --no-baselines skips them.
 
 Written to --out: report.html, folds.csv, summary.csv (the network's and
 the baselines' scores), predictions.csv (out-of-fold predictions, one row
@@ -238,7 +238,19 @@ def _add_report_command(commands):
         action="store_true",
         help="print only the report directory and errors",
     )
-    report.set_defaults(handler=run_report)
+    report.set_defaults(handler=_run_report)
+
+
+def _run_report(args):
+    """Run ``nnestimators report``, importing it only now.
+
+    The report command imports the reports, matplotlib and the baselines;
+    ``nnestimators --help`` and ``nnestimators report --help`` need none of
+    them.
+    """
+    from .report_command import run_report
+
+    return run_report(args)
 
 
 def _positive_int(text, minimum=1):

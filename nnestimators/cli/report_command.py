@@ -8,6 +8,11 @@ from pathlib import Path
 
 from sklearn.exceptions import ConvergenceWarning
 
+from ..reports import cross_validated_report
+from ..reports.export import file_names
+from ..reports.formatting import format_number
+from ..reports.history import final_step
+from ..reports.provenance import readable_value
 from .data import (
     DEFAULT_DATA_NAME,
     check_finite,
@@ -29,6 +34,7 @@ from .models import (
     SEARCH_GRID,
     SEARCH_SCORING,
     build_model,
+    numeric_columns,
 )
 from .output import (
     MARKER,
@@ -69,9 +75,6 @@ def run_report(args):
     )
     model = build_model(task, X, args)
     out = prepare_out_dir(out)
-
-    from ..reports import cross_validated_report
-
     model_text = _describe_model(model, args, task)
     say(f"Model: {model_text}")
     say(f"Cross-validating with {args.cv} folds...")
@@ -112,8 +115,6 @@ def run_report(args):
 
 def _write(report, out, say):
     """Replace the earlier report's unchanged files, write, and say what stayed."""
-    from ..reports.export import file_names
-
     kept = remove_earlier_report(out, file_names(report))
     try:
         paths = report.save(out)
@@ -132,7 +133,6 @@ def _write(report, out, say):
 
 def _fold_printer(say):
     """A ``progress`` callback printing one line per finished fold."""
-    from ..reports.formatting import format_number
 
     def fold_done(result):
         line = f"  fold {result.fold}/{result.n_splits} done in {result.seconds:.1f} s"
@@ -150,9 +150,7 @@ def _fold_printer(say):
 
 def _context(args, source, n_read, X, dropped, target, model_text):
     """What the report's page says about its data and model."""
-    from .models import _numeric_columns
-
-    numeric = len(_numeric_columns(X))
+    numeric = len(numeric_columns(X))
     data = DEFAULT_DATA_NAME if args.data is None else Path(args.data).name
     rows = f"{len(X):,}"
     if n_read != len(X):
@@ -197,8 +195,6 @@ def _printer(quiet):
 
 
 def _describe_target(y, task):
-    from ..reports.formatting import format_number
-
     if task == "regression":
         return (
             f"regression, mean {format_number(y.mean())}, std {format_number(y.std())}"
@@ -209,8 +205,6 @@ def _describe_target(y, task):
 
 def _describe_model(model, args, task):
     """The network as trained: the preset, or what the search chooses."""
-    from ..reports.history import final_step
-
     final = final_step(model)
     network = type(final).__name__
     if args.search == "none":
@@ -251,8 +245,6 @@ def _search_space(kind):
 
 
 def _print_best_params(report, say):
-    from ..reports.provenance import readable_value
-
     say("\nBest parameters per fold:")
     chosen = report.chosen_parameters()
     for fold, row in chosen.iterrows():

@@ -6,6 +6,8 @@ import platform
 import re
 from importlib.metadata import PackageNotFoundError, version
 
+from .. import __version__
+
 # The distributions whose versions a report records, by display name.
 LIBRARIES = {
     "nnestimators": "nnestimators",
@@ -51,8 +53,6 @@ def _imported_version(name):
     """``__version__`` of a module on the path but not installed (a checkout)."""
     if name != "nnestimators":
         return "not installed"
-    from .. import __version__
-
     return __version__
 
 
