@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnestimators.cli import data, main, reading
+from nnestimators.cli import data, main, reading, report_command
 
 
 def _run(capsys, *args):
@@ -26,13 +26,16 @@ def _run(capsys, *args):
 
 @pytest.fixture
 def no_training(monkeypatch):
-    """Make any training fail loudly: every check must come before it."""
-    import nnestimators.reports
+    """Make any training fail loudly: every check must come before it.
+
+    Patched where the command calls it: ``report_command`` holds its own
+    reference, taken when it was first imported.
+    """
 
     def training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", training)
+    monkeypatch.setattr(report_command, "cross_validated_report", training)
 
 
 def _refused(capsys, path, *options):
