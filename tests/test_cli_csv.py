@@ -2,7 +2,7 @@
 
 Each file gets a correct report or a one-line error before any training, and
 reading stays bounded in memory: files beyond the limits in
-``nnestimators.cli.reading`` are refused, the limit named, before pandas
+``nnestimators.cli.limits`` are refused, the limit named, before pandas
 parses them. The limits are patched down here rather than writing large files.
 """
 
@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnestimators.cli import data, main, reading, report_command
+from nnestimators.cli import (
+    csv_layout,
+    data,
+    limits,
+    main,
+    reading,
+    report_command,
+    text_encoding,
+)
 
 
 def _run(capsys, *args):
@@ -148,7 +156,7 @@ def test_invalid_utf8_far_into_the_file_is_found_before_parsing(tmp_path):
     """The scan decodes every block, so the fallback is decided once."""
     body = "".join(f"{i},{'xy'[i % 2]}\n" for i in range(300_000))
     path = _write(tmp_path, ("a,y\n" + body).encode() + "9,é\n".encode("latin-1"))
-    assert path.stat().st_size > 2 * reading.SCAN_BYTES
+    assert path.stat().st_size > 2 * text_encoding.SCAN_BYTES
     said = []
     frame = data.load_table(path, said.append)
     assert frame["y"].iloc[-1] == "é"
@@ -197,7 +205,7 @@ def test_binary_files_are_refused_by_name(case, tmp_path, capsys, no_training):
 
 def test_nul_characters_after_the_first_block_are_refused(tmp_path, capsys):
     big = _numbers(n_rows=1_000_000)
-    assert len(big) > reading.MAX_HEADER_BYTES
+    assert len(big) > limits.MAX_HEADER_BYTES
     path = _write(tmp_path, big.encode() + b"7,\x00,1\n")
     assert "holds NUL characters" in _refused(capsys, path)
 
@@ -277,10 +285,10 @@ def test_delimiter_sniffer_sees_a_bounded_sample(tmp_path, monkeypatch):
 
     monkeypatch.setattr(csv.Sniffer, "sniff", recording)
     path = _write(tmp_path, '";"' * 21_845)
-    assert data.sniff_delimiter(path) in reading.CSV_DELIMITERS
+    assert data.sniff_delimiter(path) in csv_layout.CSV_DELIMITERS
     lines = "".join(f"{i};{'x' * 50};{i % 2}\n" for i in range(2000))
     assert data.load_table(_write(tmp_path, "a;b;y\n" + lines, "s.csv"), _quiet).shape
-    assert seen and max(seen) <= reading.SNIFFER_CHARS
+    assert seen and max(seen) <= csv_layout.SNIFFER_CHARS
 
 
 def test_unclosed_quote(tmp_path, capsys, no_training):
@@ -470,20 +478,21 @@ def _forbid_parsing(monkeypatch):
     def parse(*args, **kwargs):
         raise AssertionError("the file was parsed")
 
-    monkeypatch.setattr(reading.pd, "read_csv", parse)
-    monkeypatch.setattr(reading.pd, "read_parquet", parse)
+    monkeypatch.setattr(csv_layout.pd, "read_csv", parse)
+    monkeypatch.setattr(csv_layout.pd, "read_parquet", parse)
 
 
 def test_file_beyond_the_size_limit_is_refused_unread(
     tmp_path, capsys, monkeypatch, no_training
 ):
     path = _write(tmp_path, _numbers(n_rows=300))
-    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 1024)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 1024)
     _forbid_parsing(monkeypatch)
     opened = []
-    monkeypatch.setattr(
-        reading, "open", lambda *a, **k: opened.append(a), raising=False
-    )
+    for module in (reading, text_encoding, csv_layout):
+        monkeypatch.setattr(
+            module, "open", lambda *a, **k: opened.append(a), raising=False
+        )
     line = _refused(capsys, path)
     assert f"is {path.stat().st_size / 1024:.2f} KiB, more than the 1 KiB a" in line
     assert "use a sample of its rows" in line
@@ -509,7 +518,7 @@ def test_too_many_values_are_refused_in_bounded_memory(
     row = "," * (n_columns - 1) + "\n"
     header = ",".join(f"c{j}" for j in range(n_columns)) + "\n"
     path = _write(tmp_path, header + row * n_rows)
-    monkeypatch.setattr(reading, "MAX_CELLS", 1_000_000)
+    monkeypatch.setattr(limits, "MAX_CELLS", 1_000_000)
     _forbid_parsing(monkeypatch)
     tracemalloc.start()
     try:
@@ -520,11 +529,11 @@ def test_too_many_values_are_refused_in_bounded_memory(
     assert "has 24,001 lines of 1,000 columns, up to 24,001,000 values" in line
     assert "more than the 1,000,000 a report reads" in line
     # The scan holds a block and the head, not the file.
-    assert peak < reading.MAX_HEADER_BYTES * 3 < path.stat().st_size
+    assert peak < limits.MAX_HEADER_BYTES * 3 < path.stat().st_size
 
 
 def test_too_many_columns(tmp_path, capsys, monkeypatch, no_training):
-    monkeypatch.setattr(reading, "MAX_COLUMNS", 5)
+    monkeypatch.setattr(limits, "MAX_COLUMNS", 5)
     rows = "".join(f"{i},1,2,3,4,{i % 2}\n" for i in range(30))
     path = _write(tmp_path, "a,b,c,d,e,y\n" + rows)
     _forbid_parsing(monkeypatch)
@@ -532,7 +541,7 @@ def test_too_many_columns(tmp_path, capsys, monkeypatch, no_training):
 
 
 def test_header_line_beyond_the_limit(tmp_path, capsys, monkeypatch, no_training):
-    monkeypatch.setattr(reading, "MAX_HEADER_BYTES", 100)
+    monkeypatch.setattr(limits, "MAX_HEADER_BYTES", 100)
     path = _write(tmp_path, "a" * 200 + ",y\n1,0\n" * 5)
     _forbid_parsing(monkeypatch)
     assert "first line of" in _refused(capsys, path)
@@ -557,7 +566,7 @@ def test_parquet_size_is_checked_from_its_metadata(
     pytest.importorskip("pyarrow")
     path = tmp_path / "t.parquet"
     pd.DataFrame({"a": range(1000), "y": [0, 1] * 500}).to_parquet(path)
-    monkeypatch.setattr(reading, "MAX_CELLS", 1999)
+    monkeypatch.setattr(limits, "MAX_CELLS", 1999)
     _forbid_parsing(monkeypatch)
     assert "has 1,000 rows of 2 columns" in _refused(capsys, path)
 
@@ -576,7 +585,7 @@ def test_parquet_text_is_measured_with_its_dictionaries_kept(
     path = tmp_path / "t.parquet"
     pq.write_table(table, path, store_schema=False)  # read back as plain text
     assert path.stat().st_size < 50_000
-    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 1_000_000)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 1_000_000)
     _forbid_parsing(monkeypatch)
     line = _refused(capsys, path)
     assert "holds at least 1.91 MiB of data as text, more than the 976.56 KiB" in line
@@ -589,7 +598,7 @@ def test_parquet_declared_decompressed_size(tmp_path, capsys, monkeypatch, no_tr
     table = pa.table({"a": np.zeros(100_000), "y": np.arange(100_000) % 2})
     path = tmp_path / "t.parquet"
     pq.write_table(table, path, use_dictionary=False, compression="zstd")
-    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 200_000)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 200_000)
     assert path.stat().st_size < 200_000
     _forbid_parsing(monkeypatch)
     assert "of data decompressed, more than the" in _refused(capsys, path)

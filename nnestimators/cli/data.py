@@ -1,6 +1,7 @@
 """The user's table: where it comes from, its target, features and task.
 
-Reading a ``--data`` file within bounded time and memory is in ``reading``.
+Reading a ``--data`` file within bounded time and memory is in ``reading``
+(with ``limits``, ``text_encoding`` and ``csv_layout``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import math
 import numpy as np
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
-from .errors import CliError
-from .models import INNER_FOLDS, MAX_CATEGORIES
-from .reading import MAX_CELLS, load_table, shorten
-
 # READERS and sniff_delimiter: the package's names from before reading.py.
+from .csv_layout import sniff_delimiter as sniff_delimiter
+from .errors import CliError, shorten
+from .limits import MAX_CELLS
+from .models import INNER_FOLDS, MAX_CATEGORIES
 from .reading import READERS as READERS
-from .reading import sniff_delimiter as sniff_delimiter
+from .reading import load_table
 
 # An integer target with at most this many distinct values is a class label.
 MAX_CLASS_LEVELS = 20
