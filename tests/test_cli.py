@@ -269,6 +269,8 @@ def test_help_on_every_command(capsys):
     words = " ".join(text.split())
     # The ridge baseline's row limit, as the reports apply it.
     assert f"on {MAX_SEARCH_ROWS} random rows" in words
+    held_out = f"{cli.models.VALIDATION_FRACTION:.0%} of each training fold held out"
+    assert f"{held_out} for early stopping (patience {cli.models.PATIENCE})" in words
     assert "remove only the files it wrote that are unchanged" in words
     assert "every other file stays and is listed" in words
 

@@ -20,6 +20,7 @@ from nnestimators.cli import (
     data,
     limits,
     main,
+    models,
     reading,
     report_command,
     text_encoding,
@@ -359,13 +360,24 @@ def test_the_fewest_rows_allowed_train(tmp_path, capsys):
 def test_training_rows_of_the_smallest_part(n_rows, cv, search, rows):
     from sklearn.model_selection import KFold
 
+    fraction = models.VALIDATION_FRACTION
     assert data._training_rows(n_rows, cv, search) == rows
-    assert data._holds_out_enough(rows, 0.1)
+    assert data._holds_out_enough(rows, fraction)
     # The smallest outer training fold of a plain KFold has that size too.
     if search == "none":
         folds = KFold(cv).split(np.zeros(n_rows))
         assert min(len(train) for train, _ in folds) == rows
-    assert not data._holds_out_enough(data._training_rows(n_rows - 1, cv, search), 0.1)
+    fewer = data._training_rows(n_rows - 1, cv, search)
+    assert not data._holds_out_enough(fewer, fraction)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_the_row_rule_holds_out_what_the_network_holds_out(task):
+    """check_folds reads VALIDATION_FRACTION; the networks are built with it."""
+    for preset in models.MODEL_PRESETS:
+        network = models.make_network(task, preset, 1, 0)
+        assert network.validation_fraction == models.VALIDATION_FRACTION
+        assert network.patience == models.PATIENCE
 
 
 @pytest.mark.slow

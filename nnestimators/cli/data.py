@@ -15,7 +15,7 @@ from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 from .csv_layout import sniff_delimiter as sniff_delimiter
 from .errors import CliError, shorten
 from .limits import MAX_CELLS
-from .models import INNER_FOLDS, MAX_CATEGORIES
+from .models import INNER_FOLDS, MAX_CATEGORIES, VALIDATION_FRACTION
 from .reading import READERS as READERS
 from .reading import load_table
 
@@ -411,7 +411,8 @@ def check_folds(y, task, cv, search):
     """Check there are enough rows (per class) for ``cv`` folds.
 
     Every network holds out a share of its training rows for early stopping
-    (its ``validation_fraction``), and that share must hold 2 rows or more.
+    (``VALIDATION_FRACTION``, its ``validation_fraction``), and that share
+    must hold 2 rows or more.
 
     Parameters
     ----------
@@ -433,7 +434,7 @@ def check_folds(y, task, cv, search):
         raise CliError(f"--cv {cv} is larger than the number of rows ({len(y)})")
     if task != "regression":
         _check_class_sizes(y, cv, search)
-    fraction = _validation_fraction(task)
+    fraction = VALIDATION_FRACTION
     if not _holds_out_enough(_training_rows(len(y), cv, search), fraction):
         needed = len(y) + 1
         while not _holds_out_enough(_training_rows(needed, cv, search), fraction):
@@ -460,14 +461,6 @@ def _holds_out_enough(n_rows, fraction):
     """The estimators' rule: 2 validation rows or more, 1 training row."""
     held_out = math.ceil(fraction * n_rows)
     return fraction == 0 or (held_out >= 2 and n_rows - held_out >= 1)
-
-
-def _validation_fraction(task):
-    """The share of its rows the command's network holds out."""
-    from .models import make_network
-
-    network = make_network(task, "linear", 1, 0)
-    return getattr(network, "regressor", network).validation_fraction
 
 
 def _check_class_sizes(y, cv, search):
