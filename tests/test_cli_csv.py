@@ -150,7 +150,9 @@ def test_file_neither_utf8_nor_cp1252_is_refused(tmp_path, capsys, no_training):
     path = _write(tmp_path, b"a,y\n1,0\n\x81\x9d,1\n")
     line = _refused(capsys, path)
     assert "is neither UTF-8 (byte 0x81 at offset 8) nor Windows-1252" in line
-    assert line.endswith("save it as UTF-8")
+    assert line.endswith(
+        "save it as UTF-8, or name its encoding with --encoding (e.g. --encoding cp1251)"
+    )
 
 
 def test_invalid_utf8_far_into_the_file_is_found_before_parsing(tmp_path):
@@ -178,6 +180,121 @@ def test_explicit_encoding(tmp_path, capsys, no_training):
         data.load_table(path, _quiet, encoding="klingon")
     with pytest.raises(data.CliError, match="is not valid ascii text .byte 0xe2"):
         data.load_table(path, _quiet, encoding="ascii")
+
+
+def _russian_table(n_rows=40):
+    """Cyrillic names and values, as text: cp1251 bytes are valid cp1252."""
+    rows = "".join(
+        f"{20 + i},{('Москва', 'Казань', 'Омск')[i % 3]},{'да' if i % 2 else 'нет'}\n"
+        for i in range(n_rows)
+    )
+    return "возраст,город,метка\n" + rows
+
+
+def test_encoding_option_reads_a_cp1251_file(tmp_path, capsys):
+    path = _write(tmp_path, _russian_table().encode("cp1251"))
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys, "--data", path, "--encoding", "cp1251", "--max-epochs", 1,
+        "--cv", 2, "--out", out_dir,
+    )  # fmt: skip
+    assert status == 0, err
+    assert "not UTF-8" not in out and "Windows-1252" not in out
+    assert "40 rows, 2 feature columns, target 'метка' (binary, " in out
+    assert "да: 20" in out and "нет: 20" in out
+    html = (out_dir / "report.html").read_text()
+    assert "<dd>метка</dd>" in html and "--encoding cp1251" in html
+
+
+def test_without_the_encoding_option_cp1251_is_read_garbled_with_a_note(tmp_path):
+    """Every cp1251 byte here is a cp1252 character: the fallback cannot tell."""
+    said = []
+    frame = data.load_table(
+        _write(tmp_path, _russian_table().encode("cp1251")), said.append
+    )
+    assert list(frame.columns) == ["âîçðàñò", "ãîðîä", "ìåòêà"]
+    assert len(said) == 1 and "it is read as Windows-1252" in said[0]
+    assert "name its encoding with --encoding (e.g. --encoding cp1251)" in said[0]
+
+
+@pytest.fixture
+def stop_at_training(monkeypatch):
+    """Record what the command would train on, and stop there (exit 1)."""
+    seen = {}
+
+    def training(model, X, y, **kwargs):
+        seen["X"], seen["y"] = X, y
+        raise report_command.RunError("stopped before training")
+
+    monkeypatch.setattr(report_command, "cross_validated_report", training)
+    return seen
+
+
+def test_shift_jis_is_refused_without_the_encoding_option_and_read_with_it(
+    tmp_path, capsys, stop_at_training
+):
+    # "ソ" is 0x83 0x5c in Shift-JIS: a backslash byte inside a character.
+    rows = "".join(
+        f"{20 + i},{('東京', '大阪', 'ソウル')[i % 3]},{'はい' if i % 2 else 'いいえ'}\n"
+        for i in range(40)
+    )
+    path = _write(tmp_path, ("年齢,都市,ラベル\n" + rows).encode("shift_jis"))
+    line = _refused(capsys, path)
+    assert "is neither UTF-8 (byte 0x94 at offset 0) nor Windows-1252" in line
+    assert "name its encoding with --encoding" in line
+    status, out, err = _run(capsys, "--data", path, "--encoding", "shift_jis")
+    assert status == 1 and "stopped before training" in err
+    assert "target 'ラベル' (binary, " in out
+    assert "いいえ: 20" in out and "はい: 20" in out
+    assert list(stop_at_training["X"].columns) == ["年齢", "都市"]
+    assert set(stop_at_training["X"]["都市"]) == {"東京", "大阪", "ソウル"}
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("klingon", "unknown encoding 'klingon'; name a text encoding such as"),
+        ("zlib", "'zlib' is no character set of text files"),
+        ("base64", "'base64' is no character set of text files"),
+        ("idna", "'idna' is no character set of text files"),
+    ],
+)
+def test_unknown_encoding_is_a_one_line_error(
+    name, expected, tmp_path, capsys, no_training
+):
+    path = _write(tmp_path, _numbers())
+    line = _refused(capsys, path, "--encoding", name)
+    assert line.startswith("nnestimators: error: argument --encoding: ")
+    assert expected in line
+    with pytest.raises(data.CliError, match=expected):
+        data.load_table(path, _quiet, encoding=name)
+
+
+def test_encoding_option_keeps_the_other_checks(tmp_path, capsys, no_training):
+    text = _russian_table()
+    gzipped = _write(tmp_path, gzip.compress(text.encode("cp1251")), "g.csv")
+    assert "is gzip-compressed" in _refused(capsys, gzipped, "--encoding", "cp1251")
+    utf16 = _write(tmp_path, text.encode("utf-16-le"), "u.csv")
+    line = _refused(capsys, utf16, "--encoding", "utf-8")
+    assert "holds NUL characters read as utf-8" in line and "--encoding" in line
+    line = _refused(capsys, _write(tmp_path, text.encode()), "--encoding", "ascii")
+    assert (
+        "is not valid ascii text (byte 0xd0 at offset 0); check its --encoding" in line
+    )
+
+
+def test_encoding_option_needs_a_csv_file(tmp_path, capsys, no_training):
+    status, out, err = _run(capsys, "--encoding", "cp1251", "--out", tmp_path / "o")
+    assert status == 2
+    assert "--encoding is for a --data CSV file" in err
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1, 2], "y": [0, 1]}), path)
+    assert "--encoding is for CSV files; t.parquet is a parquet file" in _refused(
+        capsys, path, "--encoding", "cp1251"
+    )
 
 
 # -- binary files and empty files ----------------------------------------------

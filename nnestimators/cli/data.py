@@ -49,6 +49,11 @@ def read_input(path, say=print, encoding=None):
     ``encoding`` is a CSV file's encoding; None detects it.
     """
     if path is None:
+        if encoding is not None:
+            raise CliError(
+                "--encoding is for a --data CSV file; without --data the "
+                "built-in data is used"
+            )
         return load_default_data(), DEFAULT_DATA_NAME
     return load_table(path, say, encoding), str(path)
 

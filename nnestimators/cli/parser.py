@@ -6,6 +6,7 @@ import argparse
 
 from .errors import CliError
 from .models import MODEL_PRESETS
+from .text_encoding import check_encoding
 
 PROG = "nnestimators"
 
@@ -147,6 +148,13 @@ def _add_report_command(commands):
         help="a .csv or .parquet table (default: scikit-learn's breast cancer data)",
     )
     report.add_argument(
+        "--encoding",
+        type=_encoding,
+        metavar="NAME",
+        help="the --data CSV file's text encoding, e.g. cp1251 or shift_jis: "
+        "used as it is, without detection (default: detected, see above)",
+    )
+    report.add_argument(
         "--target", metavar="COL", help="the target column (default: the last one)"
     )
     report.add_argument(
@@ -263,6 +271,13 @@ def _positive_int(text, minimum=1):
             f"must be an integer >= {minimum}; got {text!r}"
         )
     return value
+
+
+def _encoding(text):
+    try:
+        return check_encoding(text)
+    except CliError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _fold_count(text):

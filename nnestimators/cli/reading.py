@@ -28,7 +28,7 @@ from .csv_layout import (
     first_records,
 )
 from .errors import CliError, first_line, shorten
-from .text_encoding import detect_encoding, scan_detected, scan_given
+from .text_encoding import detect_encoding, refuse_binary, scan_detected, scan_given
 
 # Rows per batch when a parquet file's text columns are measured.
 PARQUET_BATCH_ROWS = 65536
@@ -55,7 +55,9 @@ def load_table(path, say=print, encoding=None):
     say : callable, default=print
         Where the notes about the encoding and delimiter go.
     encoding : str, default=None
-        A CSV file's encoding, any name Python knows; None detects it.
+        A CSV file's text encoding (``"cp1251"``, ``"shift_jis"``, any
+        character set Python knows), used without detection or fallback;
+        None detects it.
 
     Returns
     -------
@@ -66,7 +68,7 @@ def load_table(path, say=print, encoding=None):
     ------
     CliError
         If the file is missing, of another type, empty, too large or
-        unreadable.
+        unreadable, or ``encoding`` is unknown or given for a parquet file.
 
     Examples
     --------
@@ -82,6 +84,11 @@ def load_table(path, say=print, encoding=None):
         raise CliError(
             f"unsupported file type {shorten(path.suffix or path.name)!r} for "
             "--data; use a .csv or .parquet file"
+        )
+    if encoding is not None and kind != ".csv":
+        raise CliError(
+            f"--encoding is for CSV files; {path.name} is a parquet file, "
+            "whose text is UTF-8"
         )
     size = path.stat().st_size
     if size == 0:
@@ -106,6 +113,7 @@ def _read_csv(path, size, say, encoding):
     with open(path, "rb") as file:
         head = file.read(limits.MAX_HEADER_BYTES)
     complete = len(head) == size
+    refuse_binary(head, path)
     if encoding is None:
         encoding, note = detect_encoding(head, path)
         n_lines, encoding, note = scan_detected(path, encoding, note)

@@ -62,7 +62,7 @@ def run_report(args):
     say = _printer(args.quiet)
     # Before reading anything: a wrong --out fails at once.
     out = check_out_dir(args.out, args.data, getattr(args, "overwrite", False))
-    frame, source = read_input(args.data, say)
+    frame, source = read_input(args.data, say, getattr(args, "encoding", None))
     n_read = len(frame)
     X, y, target = split_target(frame, args.target, say)
     X, dropped = select_features(X, getattr(args, "drop", ()), say, target)
