@@ -250,6 +250,14 @@ def test_shift_jis_is_refused_without_the_encoding_option_and_read_with_it(
     assert set(stop_at_training["X"]["都市"]) == {"東京", "大阪", "ソウル"}
 
 
+def test_data_line_counts_have_thousands_separators(tmp_path, capsys, stop_at_training):
+    path = _write(tmp_path, _numbers(n_rows=1500))
+    status, out, err = _run(capsys, "--data", path)
+    assert status == 1 and "stopped before training" in err
+    assert "t.csv, 1,500 rows, 2 feature columns, target 'y' (binary, " in out
+    assert "0: 750" in out and "1: 750" in out
+
+
 @pytest.mark.parametrize(
     "name, expected",
     [
@@ -745,5 +753,5 @@ def test_ten_thousand_columns_get_a_report(tmp_path, capsys):
         capsys, "--data", path, "--max-epochs", 1, "--cv", 2, "--out", out_dir
     )
     assert status == 0, err
-    assert "40 rows, 10000 feature columns" in out
+    assert "40 rows, 10,000 feature columns" in out
     assert (out_dir / "report.html").exists()
