@@ -11,6 +11,7 @@ import pytest
 
 from nnestimators import cli
 from nnestimators.cli import main
+from nnestimators.cli.limits import format_bytes
 from nnestimators.reports.bounded_ridge import MAX_SEARCH_ROWS
 
 REPORT_FILES = {
@@ -269,6 +270,24 @@ def test_help_on_every_command(capsys):
     words = " ".join(text.split())
     # The ridge baseline's row limit, as the reports apply it.
     assert f"on {MAX_SEARCH_ROWS} random rows" in words
+    # The reading limits and the encoding fallback, as the command applies them.
+    assert f"larger than {format_bytes(cli.limits.MAX_DATA_BYTES)}," in words
+    assert f"more than {cli.limits.MAX_CELLS:,} values (rows x columns;" in words
+    assert f"or more than {cli.limits.MAX_COLUMNS:,} columns," in words
+    assert f"longer than {format_bytes(cli.limits.MAX_HEADER_BYTES)};" in words
+    assert f"count against the {format_bytes(cli.limits.MAX_DATA_BYTES)}." in words
+    assert f"at most {cli.data.MAX_ENCODED_COLUMNS:,} columns and" in words
+    assert f"and {cli.data.MAX_CELLS:,} values." in words
+    assert f"Windows-1252 ({cli.text_encoding.FALLBACK_ENCODING}," in words
+    assert "--encoding NAME (e.g. cp1251, shift_jis)" in words
+    assert "Binary files are refused" in words
+    # The preprocessing's numbers.
+    assert f"at most {cli.MAX_CATEGORIES} columns each" in words
+    assert f"more than {cli.MAX_DISTINCT_TEXT} distinct values" in words
+    assert f"and more than {cli.MAX_CLASS_LEVELS} of them" in words
+    assert "columns without any value; a saved row index" in words
+    held_out = f"{cli.models.VALIDATION_FRACTION:.0%} of each training fold held out"
+    assert f"{held_out} for early stopping (patience {cli.models.PATIENCE})" in words
     assert "remove only the files it wrote that are unchanged" in words
     assert "every other file stays and is listed" in words
 

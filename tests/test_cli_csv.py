@@ -2,7 +2,7 @@
 
 Each file gets a correct report or a one-line error before any training, and
 reading stays bounded in memory: files beyond the limits in
-``nnestimators.cli.reading`` are refused, the limit named, before pandas
+``nnestimators.cli.limits`` are refused, the limit named, before pandas
 parses them. The limits are patched down here rather than writing large files.
 """
 
@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnestimators.cli import data, main, reading
+from nnestimators.cli import (
+    csv_layout,
+    data,
+    limits,
+    main,
+    models,
+    reading,
+    report_command,
+    text_encoding,
+)
 
 
 def _run(capsys, *args):
@@ -26,13 +35,16 @@ def _run(capsys, *args):
 
 @pytest.fixture
 def no_training(monkeypatch):
-    """Make any training fail loudly: every check must come before it."""
-    import nnestimators.reports
+    """Make any training fail loudly: every check must come before it.
+
+    Patched where the command calls it: ``report_command`` holds its own
+    reference, taken when it was first imported.
+    """
 
     def training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(nnestimators.reports, "cross_validated_report", training)
+    monkeypatch.setattr(report_command, "cross_validated_report", training)
 
 
 def _refused(capsys, path, *options):
@@ -138,14 +150,16 @@ def test_file_neither_utf8_nor_cp1252_is_refused(tmp_path, capsys, no_training):
     path = _write(tmp_path, b"a,y\n1,0\n\x81\x9d,1\n")
     line = _refused(capsys, path)
     assert "is neither UTF-8 (byte 0x81 at offset 8) nor Windows-1252" in line
-    assert line.endswith("save it as UTF-8")
+    assert line.endswith(
+        "save it as UTF-8, or name its encoding with --encoding (e.g. --encoding cp1251)"
+    )
 
 
 def test_invalid_utf8_far_into_the_file_is_found_before_parsing(tmp_path):
     """The scan decodes every block, so the fallback is decided once."""
     body = "".join(f"{i},{'xy'[i % 2]}\n" for i in range(300_000))
     path = _write(tmp_path, ("a,y\n" + body).encode() + "9,é\n".encode("latin-1"))
-    assert path.stat().st_size > 2 * reading.SCAN_BYTES
+    assert path.stat().st_size > 2 * text_encoding.SCAN_BYTES
     said = []
     frame = data.load_table(path, said.append)
     assert frame["y"].iloc[-1] == "é"
@@ -166,6 +180,129 @@ def test_explicit_encoding(tmp_path, capsys, no_training):
         data.load_table(path, _quiet, encoding="klingon")
     with pytest.raises(data.CliError, match="is not valid ascii text .byte 0xe2"):
         data.load_table(path, _quiet, encoding="ascii")
+
+
+def _russian_table(n_rows=40):
+    """Cyrillic names and values, as text: cp1251 bytes are valid cp1252."""
+    rows = "".join(
+        f"{20 + i},{('Москва', 'Казань', 'Омск')[i % 3]},{'да' if i % 2 else 'нет'}\n"
+        for i in range(n_rows)
+    )
+    return "возраст,город,метка\n" + rows
+
+
+def test_encoding_option_reads_a_cp1251_file(tmp_path, capsys):
+    path = _write(tmp_path, _russian_table().encode("cp1251"))
+    out_dir = tmp_path / "out"
+    status, out, err = _run(
+        capsys, "--data", path, "--encoding", "cp1251", "--max-epochs", 1,
+        "--cv", 2, "--out", out_dir,
+    )  # fmt: skip
+    assert status == 0, err
+    assert "not UTF-8" not in out and "Windows-1252" not in out
+    assert "40 rows, 2 feature columns, target 'метка' (binary, " in out
+    assert "да: 20" in out and "нет: 20" in out
+    html = (out_dir / "report.html").read_text()
+    assert "<dd>метка</dd>" in html and "--encoding cp1251" in html
+
+
+def test_without_the_encoding_option_cp1251_is_read_garbled_with_a_note(tmp_path):
+    """Every cp1251 byte here is a cp1252 character: the fallback cannot tell."""
+    said = []
+    frame = data.load_table(
+        _write(tmp_path, _russian_table().encode("cp1251")), said.append
+    )
+    assert list(frame.columns) == ["âîçðàñò", "ãîðîä", "ìåòêà"]
+    assert len(said) == 1 and "it is read as Windows-1252" in said[0]
+    assert "name its encoding with --encoding (e.g. --encoding cp1251)" in said[0]
+
+
+@pytest.fixture
+def stop_at_training(monkeypatch):
+    """Record what the command would train on, and stop there (exit 1)."""
+    seen = {}
+
+    def training(model, X, y, **kwargs):
+        seen["X"], seen["y"] = X, y
+        raise report_command.RunError("stopped before training")
+
+    monkeypatch.setattr(report_command, "cross_validated_report", training)
+    return seen
+
+
+def test_shift_jis_is_refused_without_the_encoding_option_and_read_with_it(
+    tmp_path, capsys, stop_at_training
+):
+    # "ソ" is 0x83 0x5c in Shift-JIS: a backslash byte inside a character.
+    rows = "".join(
+        f"{20 + i},{('東京', '大阪', 'ソウル')[i % 3]},{'はい' if i % 2 else 'いいえ'}\n"
+        for i in range(40)
+    )
+    path = _write(tmp_path, ("年齢,都市,ラベル\n" + rows).encode("shift_jis"))
+    line = _refused(capsys, path)
+    assert "is neither UTF-8 (byte 0x94 at offset 0) nor Windows-1252" in line
+    assert "name its encoding with --encoding" in line
+    status, out, err = _run(capsys, "--data", path, "--encoding", "shift_jis")
+    assert status == 1 and "stopped before training" in err
+    assert "target 'ラベル' (binary, " in out
+    assert "いいえ: 20" in out and "はい: 20" in out
+    assert list(stop_at_training["X"].columns) == ["年齢", "都市"]
+    assert set(stop_at_training["X"]["都市"]) == {"東京", "大阪", "ソウル"}
+
+
+def test_data_line_counts_have_thousands_separators(tmp_path, capsys, stop_at_training):
+    path = _write(tmp_path, _numbers(n_rows=1500))
+    status, out, err = _run(capsys, "--data", path)
+    assert status == 1 and "stopped before training" in err
+    assert "t.csv, 1,500 rows, 2 feature columns, target 'y' (binary, " in out
+    assert "0: 750" in out and "1: 750" in out
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("klingon", "unknown encoding 'klingon'; name a text encoding such as"),
+        ("zlib", "'zlib' is no character set of text files"),
+        ("base64", "'base64' is no character set of text files"),
+        ("idna", "'idna' is no character set of text files"),
+    ],
+)
+def test_unknown_encoding_is_a_one_line_error(
+    name, expected, tmp_path, capsys, no_training
+):
+    path = _write(tmp_path, _numbers())
+    line = _refused(capsys, path, "--encoding", name)
+    assert line.startswith("nnestimators: error: argument --encoding: ")
+    assert expected in line
+    with pytest.raises(data.CliError, match=expected):
+        data.load_table(path, _quiet, encoding=name)
+
+
+def test_encoding_option_keeps_the_other_checks(tmp_path, capsys, no_training):
+    text = _russian_table()
+    gzipped = _write(tmp_path, gzip.compress(text.encode("cp1251")), "g.csv")
+    assert "is gzip-compressed" in _refused(capsys, gzipped, "--encoding", "cp1251")
+    utf16 = _write(tmp_path, text.encode("utf-16-le"), "u.csv")
+    line = _refused(capsys, utf16, "--encoding", "utf-8")
+    assert "holds NUL characters read as utf-8" in line and "--encoding" in line
+    line = _refused(capsys, _write(tmp_path, text.encode()), "--encoding", "ascii")
+    assert (
+        "is not valid ascii text (byte 0xd0 at offset 0); check its --encoding" in line
+    )
+
+
+def test_encoding_option_needs_a_csv_file(tmp_path, capsys, no_training):
+    status, out, err = _run(capsys, "--encoding", "cp1251", "--out", tmp_path / "o")
+    assert status == 2
+    assert "--encoding is for a --data CSV file" in err
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1, 2], "y": [0, 1]}), path)
+    assert "--encoding is for CSV files; t.parquet is a parquet file" in _refused(
+        capsys, path, "--encoding", "cp1251"
+    )
 
 
 # -- binary files and empty files ----------------------------------------------
@@ -194,7 +331,7 @@ def test_binary_files_are_refused_by_name(case, tmp_path, capsys, no_training):
 
 def test_nul_characters_after_the_first_block_are_refused(tmp_path, capsys):
     big = _numbers(n_rows=1_000_000)
-    assert len(big) > reading.MAX_HEADER_BYTES
+    assert len(big) > limits.MAX_HEADER_BYTES
     path = _write(tmp_path, big.encode() + b"7,\x00,1\n")
     assert "holds NUL characters" in _refused(capsys, path)
 
@@ -274,10 +411,10 @@ def test_delimiter_sniffer_sees_a_bounded_sample(tmp_path, monkeypatch):
 
     monkeypatch.setattr(csv.Sniffer, "sniff", recording)
     path = _write(tmp_path, '";"' * 21_845)
-    assert data.sniff_delimiter(path) in reading.CSV_DELIMITERS
+    assert data.sniff_delimiter(path) in csv_layout.CSV_DELIMITERS
     lines = "".join(f"{i};{'x' * 50};{i % 2}\n" for i in range(2000))
     assert data.load_table(_write(tmp_path, "a;b;y\n" + lines, "s.csv"), _quiet).shape
-    assert seen and max(seen) <= reading.SNIFFER_CHARS
+    assert seen and max(seen) <= csv_layout.SNIFFER_CHARS
 
 
 def test_unclosed_quote(tmp_path, capsys, no_training):
@@ -348,13 +485,24 @@ def test_the_fewest_rows_allowed_train(tmp_path, capsys):
 def test_training_rows_of_the_smallest_part(n_rows, cv, search, rows):
     from sklearn.model_selection import KFold
 
+    fraction = models.VALIDATION_FRACTION
     assert data._training_rows(n_rows, cv, search) == rows
-    assert data._holds_out_enough(rows, 0.1)
+    assert data._holds_out_enough(rows, fraction)
     # The smallest outer training fold of a plain KFold has that size too.
     if search == "none":
         folds = KFold(cv).split(np.zeros(n_rows))
         assert min(len(train) for train, _ in folds) == rows
-    assert not data._holds_out_enough(data._training_rows(n_rows - 1, cv, search), 0.1)
+    fewer = data._training_rows(n_rows - 1, cv, search)
+    assert not data._holds_out_enough(fewer, fraction)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_the_row_rule_holds_out_what_the_network_holds_out(task):
+    """check_folds reads VALIDATION_FRACTION; the networks are built with it."""
+    for preset in models.MODEL_PRESETS:
+        network = models.make_network(task, preset, 1, 0)
+        assert network.validation_fraction == models.VALIDATION_FRACTION
+        assert network.patience == models.PATIENCE
 
 
 @pytest.mark.slow
@@ -467,20 +615,21 @@ def _forbid_parsing(monkeypatch):
     def parse(*args, **kwargs):
         raise AssertionError("the file was parsed")
 
-    monkeypatch.setattr(reading.pd, "read_csv", parse)
-    monkeypatch.setattr(reading.pd, "read_parquet", parse)
+    monkeypatch.setattr(csv_layout.pd, "read_csv", parse)
+    monkeypatch.setattr(csv_layout.pd, "read_parquet", parse)
 
 
 def test_file_beyond_the_size_limit_is_refused_unread(
     tmp_path, capsys, monkeypatch, no_training
 ):
     path = _write(tmp_path, _numbers(n_rows=300))
-    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 1024)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 1024)
     _forbid_parsing(monkeypatch)
     opened = []
-    monkeypatch.setattr(
-        reading, "open", lambda *a, **k: opened.append(a), raising=False
-    )
+    for module in (reading, text_encoding, csv_layout):
+        monkeypatch.setattr(
+            module, "open", lambda *a, **k: opened.append(a), raising=False
+        )
     line = _refused(capsys, path)
     assert f"is {path.stat().st_size / 1024:.2f} KiB, more than the 1 KiB a" in line
     assert "use a sample of its rows" in line
@@ -506,7 +655,7 @@ def test_too_many_values_are_refused_in_bounded_memory(
     row = "," * (n_columns - 1) + "\n"
     header = ",".join(f"c{j}" for j in range(n_columns)) + "\n"
     path = _write(tmp_path, header + row * n_rows)
-    monkeypatch.setattr(reading, "MAX_CELLS", 1_000_000)
+    monkeypatch.setattr(limits, "MAX_CELLS", 1_000_000)
     _forbid_parsing(monkeypatch)
     tracemalloc.start()
     try:
@@ -517,11 +666,11 @@ def test_too_many_values_are_refused_in_bounded_memory(
     assert "has 24,001 lines of 1,000 columns, up to 24,001,000 values" in line
     assert "more than the 1,000,000 a report reads" in line
     # The scan holds a block and the head, not the file.
-    assert peak < reading.MAX_HEADER_BYTES * 3 < path.stat().st_size
+    assert peak < limits.MAX_HEADER_BYTES * 3 < path.stat().st_size
 
 
 def test_too_many_columns(tmp_path, capsys, monkeypatch, no_training):
-    monkeypatch.setattr(reading, "MAX_COLUMNS", 5)
+    monkeypatch.setattr(limits, "MAX_COLUMNS", 5)
     rows = "".join(f"{i},1,2,3,4,{i % 2}\n" for i in range(30))
     path = _write(tmp_path, "a,b,c,d,e,y\n" + rows)
     _forbid_parsing(monkeypatch)
@@ -529,7 +678,7 @@ def test_too_many_columns(tmp_path, capsys, monkeypatch, no_training):
 
 
 def test_header_line_beyond_the_limit(tmp_path, capsys, monkeypatch, no_training):
-    monkeypatch.setattr(reading, "MAX_HEADER_BYTES", 100)
+    monkeypatch.setattr(limits, "MAX_HEADER_BYTES", 100)
     path = _write(tmp_path, "a" * 200 + ",y\n1,0\n" * 5)
     _forbid_parsing(monkeypatch)
     assert "first line of" in _refused(capsys, path)
@@ -554,7 +703,7 @@ def test_parquet_size_is_checked_from_its_metadata(
     pytest.importorskip("pyarrow")
     path = tmp_path / "t.parquet"
     pd.DataFrame({"a": range(1000), "y": [0, 1] * 500}).to_parquet(path)
-    monkeypatch.setattr(reading, "MAX_CELLS", 1999)
+    monkeypatch.setattr(limits, "MAX_CELLS", 1999)
     _forbid_parsing(monkeypatch)
     assert "has 1,000 rows of 2 columns" in _refused(capsys, path)
 
@@ -573,7 +722,7 @@ def test_parquet_text_is_measured_with_its_dictionaries_kept(
     path = tmp_path / "t.parquet"
     pq.write_table(table, path, store_schema=False)  # read back as plain text
     assert path.stat().st_size < 50_000
-    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 1_000_000)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 1_000_000)
     _forbid_parsing(monkeypatch)
     line = _refused(capsys, path)
     assert "holds at least 1.91 MiB of data as text, more than the 976.56 KiB" in line
@@ -586,7 +735,7 @@ def test_parquet_declared_decompressed_size(tmp_path, capsys, monkeypatch, no_tr
     table = pa.table({"a": np.zeros(100_000), "y": np.arange(100_000) % 2})
     path = tmp_path / "t.parquet"
     pq.write_table(table, path, use_dictionary=False, compression="zstd")
-    monkeypatch.setattr(reading, "MAX_DATA_BYTES", 200_000)
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 200_000)
     assert path.stat().st_size < 200_000
     _forbid_parsing(monkeypatch)
     assert "of data decompressed, more than the" in _refused(capsys, path)
@@ -604,5 +753,5 @@ def test_ten_thousand_columns_get_a_report(tmp_path, capsys):
         capsys, "--data", path, "--max-epochs", 1, "--cv", 2, "--out", out_dir
     )
     assert status == 0, err
-    assert "40 rows, 10000 feature columns" in out
+    assert "40 rows, 10,000 feature columns" in out
     assert (out_dir / "report.html").exists()

@@ -197,3 +197,22 @@ def test_readme_and_guide_name_the_estimator_checks_expected_to_fail():
         text = " ".join((REPO_ROOT / page).read_text(encoding="utf-8").split())
         named = sorted(set(re.findall(r"check_sample_weight_equivalence\w*", text)))
         assert named == expected, f"{page} names {named}; the tests grant {expected}"
+
+
+def test_reports_guide_states_the_commands_reading_limits():
+    """The guide's numbers are the limits nnestimators.cli applies."""
+    from nnestimators.cli import data, limits, text_encoding
+    from nnestimators.cli.limits import format_bytes
+
+    words = " ".join((REPO_ROOT / "docs/guide/reports.md").read_text().split())
+    stated = [
+        f"larger than {format_bytes(limits.MAX_DATA_BYTES)} (`MAX_DATA_BYTES`",
+        f"more than {limits.MAX_CELLS:,} values (`MAX_CELLS`",
+        f"more than {limits.MAX_COLUMNS:,} columns (`MAX_COLUMNS`)",
+        f"longer than {format_bytes(limits.MAX_HEADER_BYTES)} (`MAX_HEADER_BYTES`)",
+        f"at most {data.MAX_ENCODED_COLUMNS:,} columns (`MAX_ENCODED_COLUMNS`)",
+        f"and {data.MAX_CELLS:,} values",
+        f"Windows-1252 (`{text_encoding.FALLBACK_ENCODING}`",
+    ]
+    for text in stated:
+        assert text in words

@@ -909,6 +909,34 @@ def test_baselines_of_a_search_share_its_preprocessing():
     assert swapped.regressor[-1].positive
 
 
+def test_searches_are_recognised_once_for_every_unwrapping():
+    """is_search is the one test behind final_step and the baselines' swap."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import (
+        GridSearchCV,
+        HalvingRandomSearchCV,
+        RandomizedSearchCV,
+    )
+
+    from nnestimators.reports.baselines import with_final_step
+    from nnestimators.reports.history import final_step
+    from nnestimators.reports.searches import is_search
+
+    pipeline = make_pipeline(StandardScaler(), LinearRegression())
+    grid = {"linearregression__fit_intercept": [True, False]}
+    for search in (
+        GridSearchCV(pipeline, grid),
+        RandomizedSearchCV(pipeline, grid, n_iter=1),
+        HalvingRandomSearchCV(pipeline, grid),
+    ):
+        assert is_search(search)
+        assert final_step(search) is pipeline[-1]
+        swapped = with_final_step(search, LogisticRegression())
+        assert isinstance(swapped, type(pipeline))
+        assert isinstance(swapped[-1], LogisticRegression)
+    assert not is_search(pipeline) and not is_search(LinearRegression())
+
+
 # -- predictions, provenance, searches and the page -----------------------------
 
 

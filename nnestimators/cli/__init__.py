@@ -6,8 +6,12 @@ reported on one line, ``nnestimators: error: ...``, with exit status 2.
 The package's modules: ``entry_point`` (``main`` and exit statuses),
 ``parser`` (options and help), ``report_command`` (the ``report`` run and
 what it prints), ``data`` (the table, target, feature columns and task),
-``models`` (the estimator and search), ``output`` (the ``--out`` folder),
-``parallel`` (the Dask backend) and ``errors``.
+``reading`` (the ``--data`` file into pandas, in bounded time and memory),
+``limits`` (the size, value, column and header limits, and their checks),
+``text_encoding`` (a CSV file's encoding, detected or ``--encoding``, and
+binary files refused), ``csv_layout`` (delimiter, decimal mark and header
+line), ``models`` (the estimator and search), ``output`` (the ``--out``
+folder), ``parallel`` (the Dask backend) and ``errors``.
 
 Examples
 --------

@@ -1,6 +1,7 @@
 """The user's table: where it comes from, its target, features and task.
 
-Reading a ``--data`` file within bounded time and memory is in ``reading``.
+Reading a ``--data`` file within bounded time and memory is in ``reading``
+(with ``limits``, ``text_encoding`` and ``csv_layout``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import math
 import numpy as np
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
-from .errors import CliError
-from .models import INNER_FOLDS, MAX_CATEGORIES
-from .reading import MAX_CELLS, load_table, shorten
-
 # READERS and sniff_delimiter: the package's names from before reading.py.
+from .csv_layout import sniff_delimiter as sniff_delimiter
+from .errors import CliError, shorten
+from .limits import MAX_CELLS
+from .models import INNER_FOLDS, MAX_CATEGORIES, VALIDATION_FRACTION
 from .reading import READERS as READERS
-from .reading import sniff_delimiter as sniff_delimiter
+from .reading import load_table
 
 # An integer target with at most this many distinct values is a class label.
 MAX_CLASS_LEVELS = 20
@@ -48,6 +49,11 @@ def read_input(path, say=print, encoding=None):
     ``encoding`` is a CSV file's encoding; None detects it.
     """
     if path is None:
+        if encoding is not None:
+            raise CliError(
+                "--encoding is for a --data CSV file; without --data the "
+                "built-in data is used"
+            )
         return load_default_data(), DEFAULT_DATA_NAME
     return load_table(path, say, encoding), str(path)
 
@@ -410,7 +416,8 @@ def check_folds(y, task, cv, search):
     """Check there are enough rows (per class) for ``cv`` folds.
 
     Every network holds out a share of its training rows for early stopping
-    (its ``validation_fraction``), and that share must hold 2 rows or more.
+    (``VALIDATION_FRACTION``, its ``validation_fraction``), and that share
+    must hold 2 rows or more.
 
     Parameters
     ----------
@@ -432,7 +439,7 @@ def check_folds(y, task, cv, search):
         raise CliError(f"--cv {cv} is larger than the number of rows ({len(y)})")
     if task != "regression":
         _check_class_sizes(y, cv, search)
-    fraction = _validation_fraction(task)
+    fraction = VALIDATION_FRACTION
     if not _holds_out_enough(_training_rows(len(y), cv, search), fraction):
         needed = len(y) + 1
         while not _holds_out_enough(_training_rows(needed, cv, search), fraction):
@@ -459,14 +466,6 @@ def _holds_out_enough(n_rows, fraction):
     """The estimators' rule: 2 validation rows or more, 1 training row."""
     held_out = math.ceil(fraction * n_rows)
     return fraction == 0 or (held_out >= 2 and n_rows - held_out >= 1)
-
-
-def _validation_fraction(task):
-    """The share of its rows the command's network holds out."""
-    from .models import make_network
-
-    network = make_network(task, "linear", 1, 0)
-    return getattr(network, "regressor", network).validation_fraction
 
 
 def _check_class_sizes(y, cv, search):

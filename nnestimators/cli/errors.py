@@ -15,3 +15,9 @@ def first_line(error):
     """The first line of ``error``'s message, or its type's name if empty."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def shorten(text, limit=60):
+    """``text`` cut to ``limit`` characters for a one-line message."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

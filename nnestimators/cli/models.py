@@ -38,6 +38,11 @@ RANDOM_LR_RANGE = (1e-4, 3e-2)
 RANDOM_HIDDEN_UNITS = [(64,), (128, 64), (256, 128)]
 INNER_FOLDS = 3
 
+# The share of each training part a network holds out for early stopping,
+# and the epochs without improvement it waits before stopping.
+VALIDATION_FRACTION = 0.1
+PATIENCE = 10
+
 # One-hot columns per text column: the most frequent values, the rest share
 # one "infrequent" column, so the encoded width stays bounded.
 MAX_CATEGORIES = 50
@@ -169,8 +174,8 @@ def make_network(task, preset, max_epochs, seed, n_threads=None):
     return estimator_class(task)(
         module__hidden_units=MODEL_PRESETS[preset],
         max_epochs=max_epochs,
-        validation_fraction=0.1,
-        patience=10,
+        validation_fraction=VALIDATION_FRACTION,
+        patience=PATIENCE,
         metrics=list(EPOCH_METRICS[task]),
         random_state=seed,
         verbose=0,

@@ -6,6 +6,7 @@ import argparse
 
 from .errors import CliError
 from .models import MODEL_PRESETS
+from .text_encoding import check_encoding
 
 PROG = "nnestimators"
 
@@ -22,13 +23,28 @@ Without --data, the breast cancer data set shipped with scikit-learn is used
 With --data, numeric columns are imputed with their median and standardised;
 other columns (text, categories, booleans) are imputed with their most
 frequent value and one-hot encoded (at most 50 columns each: the most
-frequent values, the others together). Text columns that look like
-identifiers (distinct values in more than half the rows, and more than 20
-of them) or have more than 1000 distinct values are dropped, and so are the
---drop columns. Rows with a missing target are dropped. A CSV file's
-delimiter (comma, semicolon, tab or |) is detected.
+frequent values, the others together). Dropped, each with a note: columns
+without any value; a saved row index (an unnamed first column of increasing
+integers, as pandas' to_csv and R's write.csv write it); text columns that
+look like identifiers (distinct values in more than half the rows, and more
+than 20 of them) or have more than 1000 distinct values; and the --drop
+columns. Rows with a missing target are dropped.
 The task is inferred from the target: text, booleans or integers with at most
 20 distinct values are classes, other numbers are a regression target.
+
+A CSV file's delimiter (comma, semicolon, tab or |) and decimal commas are
+detected, and so is its encoding: a byte-order mark tells UTF-8, UTF-16 or
+UTF-32, NUL bytes tell UTF-16 without one; otherwise UTF-8, or, when the
+file is not valid UTF-8, Windows-1252 (cp1252, which includes Latin-1) with
+a note. --encoding NAME (e.g. cp1251, shift_jis) reads it in that encoding
+instead, without detection. Binary files are refused: compressed (gzip,
+bzip2, xz, zstd, zip), Excel workbooks, parquet data named .csv, NUL bytes.
+Before it is parsed, a file is refused that is larger than 512 MiB, holds
+more than 50,000,000 values (rows x columns; a CSV file's lines count as
+rows) or more than 20,000 columns, or whose header line is longer than
+4 MiB; a parquet file's decompressed size and text count against the
+512 MiB. Text one-hot encoded, the features may have at most 100,000 columns
+and 50,000,000 values.
 
 The network is NNBinaryClassifier, NNClassifier or NNRegressor with 10% of
 each training fold held out for early stopping (patience 10); NNRegressor
@@ -147,6 +163,13 @@ def _add_report_command(commands):
         help="a .csv or .parquet table (default: scikit-learn's breast cancer data)",
     )
     report.add_argument(
+        "--encoding",
+        type=_encoding,
+        metavar="NAME",
+        help="the --data CSV file's text encoding, e.g. cp1251 or shift_jis: "
+        "used as it is, without detection (default: detected, see above)",
+    )
+    report.add_argument(
         "--target", metavar="COL", help="the target column (default: the last one)"
     )
     report.add_argument(
@@ -263,6 +286,13 @@ def _positive_int(text, minimum=1):
             f"must be an integer >= {minimum}; got {text!r}"
         )
     return value
+
+
+def _encoding(text):
+    try:
+        return check_encoding(text)
+    except CliError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _fold_count(text):

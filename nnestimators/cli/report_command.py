@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..reports import cross_validated_report
 from ..reports.export import file_names
-from ..reports.formatting import format_number
+from ..reports.formatting import format_count, format_number
 from ..reports.history import final_step
 from ..reports.provenance import readable_value
 from .data import (
@@ -62,7 +62,7 @@ def run_report(args):
     say = _printer(args.quiet)
     # Before reading anything: a wrong --out fails at once.
     out = check_out_dir(args.out, args.data, getattr(args, "overwrite", False))
-    frame, source = read_input(args.data, say)
+    frame, source = read_input(args.data, say, getattr(args, "encoding", None))
     n_read = len(frame)
     X, y, target = split_target(frame, args.target, say)
     X, dropped = select_features(X, getattr(args, "drop", ()), say, target)
@@ -70,7 +70,8 @@ def run_report(args):
     check_finite(X, y, task, target)
     check_folds(y, task, args.cv, args.search)
     say(
-        f"Data: {source}, {len(X)} rows, {X.shape[1]} feature columns, "
+        f"Data: {source}, {format_count(len(X))} rows, "
+        f"{format_count(X.shape[1])} feature columns, "
         f"target {target!r} ({_describe_target(y, task)})"
     )
     model = build_model(task, X, args)
@@ -152,15 +153,15 @@ def _context(args, source, n_read, X, dropped, target, model_text):
     """What the report's page says about its data and model."""
     numeric = len(numeric_columns(X))
     data = DEFAULT_DATA_NAME if args.data is None else Path(args.data).name
-    rows = f"{len(X):,}"
+    rows = format_count(len(X))
     if n_read != len(X):
-        rows += f" ({n_read - len(X):,} without a target dropped)"
+        rows += f" ({format_count(n_read - len(X))} without a target dropped)"
     context = {
         "Data": data,
         "Rows": rows,
         "Features": (
-            f"{X.shape[1]:,} ({numeric:,} numeric, {X.shape[1] - numeric:,} "
-            f"categorical)"
+            f"{format_count(X.shape[1])} ({format_count(numeric)} numeric, "
+            f"{format_count(X.shape[1] - numeric)} categorical)"
             + (
                 f"; categories one-hot encoded, at most {MAX_CATEGORIES} columns each"
                 if numeric < X.shape[1]
@@ -199,7 +200,9 @@ def _describe_target(y, task):
         return (
             f"regression, mean {format_number(y.mean())}, std {format_number(y.std())}"
         )
-    counts = ", ".join(f"{label}: {n}" for label, n in y.value_counts().items())
+    counts = ", ".join(
+        f"{label}: {format_count(n)}" for label, n in y.value_counts().items()
+    )
     return f"{task}, {counts}"
 
 

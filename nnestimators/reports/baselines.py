@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 
 from .bounded_ridge import MAX_SEARCH_ROWS, BoundedRidgeCV
 from .formatting import format_number, mean_and_std
+from .searches import is_search
 
 # Ridge penalties the linear regression baseline chooses from, 1e-3 to 1e3.
 RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
@@ -139,7 +140,7 @@ def with_final_step(estimator, final):
     if isinstance(estimator, TransformedTargetRegressor):
         wrapped = clone(estimator)
         return wrapped.set_params(regressor=with_final_step(estimator.regressor, final))
-    if hasattr(estimator, "param_grid") or hasattr(estimator, "param_distributions"):
+    if is_search(estimator):
         return with_final_step(estimator.estimator, final)
     return clone(final)
 

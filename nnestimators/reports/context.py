@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from .formatting import format_number
+from .formatting import format_count, format_number
 
 # The order of the report's description; other entries follow these.
 _CONTEXT_ORDER = (
@@ -32,7 +32,7 @@ def ordered_context(context):
 def default_context(report, X, y, random_state):
     """The report's own description of its data, model and folds."""
     n_rows, n_features = np.shape(X)[0], (np.shape(X)[1] if np.ndim(X) > 1 else 1)
-    features = f"{n_features:,}"
+    features = format_count(n_features)
     if np.ndim(X) in (3, 4) and not isinstance(X, pd.DataFrame):
         # Images, (n, H, W) or (n, C, H, W): say their shape, not one axis.
         *channels, height, width = np.shape(X)[1:]
@@ -42,9 +42,10 @@ def default_context(report, X, y, random_state):
         numeric = sum(
             is_numeric_dtype(X[c]) and not is_bool_dtype(X[c]) for c in X.columns
         )
-        features += f" ({numeric:,} numeric, {n_features - numeric:,} categorical)"
+        categorical = format_count(n_features - numeric)
+        features += f" ({format_count(numeric)} numeric, {categorical} categorical)"
     context = {
-        "Rows": f"{n_rows:,}",
+        "Rows": format_count(n_rows),
         "Features": features,
         "Target": describe_target(y, report.task),
         "Model": report.describe_estimator(),
@@ -70,7 +71,9 @@ def describe_target(y, task):
             f"std {format_number(values.std(ddof=1) if len(values) > 1 else 0.0)}"
         )
     labels, counts = np.unique(values, return_counts=True)
-    shown = ", ".join(f"{label} {count:,}" for label, count in zip(labels, counts))
+    shown = ", ".join(
+        f"{label} {format_count(count)}" for label, count in zip(labels, counts)
+    )
     return f"{task}: {shown}"
 
 

@@ -58,6 +58,20 @@ def format_number(value, digits=4):
     return "0" if text in ("-0", "") else text
 
 
+def format_count(count):
+    """A count in full, thousands separated: ``10,000``.
+
+    Counts of rows, columns and class members are exact; ``format_number``
+    would round them to its significant digits.
+
+    Examples
+    --------
+    >>> format_count(12345)
+    '12,345'
+    """
+    return f"{int(count):,}"
+
+
 def mean_and_std(mean, std):
     """``"0.9613 ± 0.012"`` or ``"37,260 ± 3,800"``.
 

@@ -10,6 +10,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .searches import is_search
+
 # Columns of a history frame that are bookkeeping, not curves to plot.
 _NON_CURVE_SUFFIXES = ("_best",)
 
@@ -47,9 +49,7 @@ def final_step(estimator):
             estimator = estimator.best_estimator_
         elif isinstance(estimator, TransformedTargetRegressor):
             estimator = getattr(estimator, "regressor_", estimator.regressor)
-        elif hasattr(estimator, "param_grid") or hasattr(
-            estimator, "param_distributions"
-        ):
+        elif is_search(estimator):
             estimator = estimator.estimator
         else:
             return estimator

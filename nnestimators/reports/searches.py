@@ -8,7 +8,19 @@ from sklearn.pipeline import Pipeline
 
 
 def is_search(estimator):
-    """Whether ``estimator`` is a hyper-parameter search (fitted or not)."""
+    """Whether ``estimator`` is a hyper-parameter search (fitted or not).
+
+    scikit-learn's searches, and others built like them, hold the
+    estimator they search over and a ``param_grid`` or
+    ``param_distributions``; the reports unwrap them through this test.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> is_search(GridSearchCV(Ridge(), {"alpha": [1, 10]})), is_search(Ridge())
+    (True, False)
+    """
     return hasattr(estimator, "param_grid") or hasattr(estimator, "param_distributions")
 
 
