@@ -47,6 +47,7 @@ from .shapes import shape_kwargs
 from .training.checks import check_training_setup
 from .training.history import TrainingHistory
 from .training.loop import TrainingLoop
+from .training.outputs import recognise
 from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
 
 _store_params = store_params  # the estimators' __init__ use this name
@@ -322,6 +323,7 @@ class NNEstimatorMixin(
         }
 
     def _end_training(self):
+        self.__dict__.pop("_loss_input", None)  # decided again at the next call
         self._fitting_batch_sizes = None
         self._fit_validation = None
         self._shuffle_generator = None
@@ -431,6 +433,8 @@ class NNEstimatorMixin(
     def _initialize_module(self, reason=None):
         if "device_" not in self.__dict__:  # called on its own, before initialize
             self.device_ = resolve_device(self.device)
+        if self.initialized_:
+            self._forget_outputs()  # a new module's outputs are read anew
         with self._current_init_context("module"):
             self._announce_reinit("module", self._modules, reason)
             self.initialize_module()
@@ -438,21 +442,18 @@ class NNEstimatorMixin(
         return self
 
     def initialize_criterion(self):
-        """Build ``criterion_`` with per-sample losses, so weights can apply."""
+        """Build ``criterion_`` as skorch does, with the reduction it reports.
+
+        ``get_loss`` asks a ``"mean"`` criterion for per-sample losses only
+        when there are weights to apply.
+        """
         kwargs = self.get_params_for("criterion")
         criterion = self.criterion
         if isinstance(criterion, torch.nn.Module):
             criterion = (
                 type(criterion)(**kwargs) if kwargs else copy.deepcopy(criterion)
             )
-            if hasattr(criterion, "reduction"):
-                criterion.reduction = "none"
-        elif _is_loss_function(criterion):
-            pass  # a plain function of (y_pred, y_true): used as it is
-        else:
-            accepted = _accepted_arguments(criterion)
-            if "reduction" in accepted and "reduction" not in kwargs:
-                kwargs["reduction"] = "none"
+        elif not _is_loss_function(criterion):  # a function is used as it is
             criterion = criterion(**kwargs)
         self.criterion_ = criterion
         # skorch's sample-weight recipe: criterion__reduction="none" and a
@@ -466,6 +467,7 @@ class NNEstimatorMixin(
     def _initialize_criterion(self, reason=None):
         if "device_" not in self.__dict__:
             self.device_ = resolve_device(self.device)
+        self.__dict__.pop("_loss_input", None)  # decided for the criterion built
         with self._current_init_context("criterion"):
             self._announce_reinit("criterion", self._criteria, reason)
             self.initialize_criterion()
@@ -549,6 +551,7 @@ class NNEstimatorMixin(
             # dataset, or through the user's overrides of skorch's steps.
             return self._dataset_outputs(X)  # forward_iter calls get_dataset
         self._set_training(False)
+        self._recognise_outputs_before_predicting(X)
         outputs = []
         rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
         with (
@@ -559,6 +562,33 @@ class NNEstimatorMixin(
                 output = first_output(self.infer(chunk))[:n_rows]
                 outputs.append(output.float().cpu())
         return torch.cat(outputs)
+
+    def _recognise_outputs_before_predicting(self, X):
+        """Read what the module returns from one row's graph, where no fit did.
+
+        A net restored with ``initialize(); load_params(...)`` has seen no
+        training batch; one row through the module with gradients on shows
+        its last operation (softmax, sigmoid, ...), once.
+        """
+        if (
+            not self._recognises_outputs
+            or "module_outputs_" in self.__dict__
+            or self.predict_nonlinearity != "auto"
+        ):
+            return
+        first = (
+            {key: value[:1] for key, value in X.items()}
+            if isinstance(X, dict)
+            else X[:1]
+        )
+        chunk, n_rows = next(_chunks(first, self.device_))
+        if isinstance(chunk, torch.Tensor) and chunk.is_floating_point():
+            chunk = chunk.detach().requires_grad_(True)  # a graph even if frozen
+        with torch.enable_grad():
+            output = first_output(self.infer(chunk))
+        kind, _ = recognise(output[:n_rows], self._independent_outputs())
+        if kind is not None:
+            self.module_outputs_ = kind
 
     def _prediction_hooks_overridden(self):
         """A subclass (or the instance) replaces a step of skorch's prediction.
@@ -639,6 +669,7 @@ class NNEstimatorMixin(
         state = super().__getstate__()
         # Derived per fit; it holds references to callbacks_ as they were.
         state.pop("_hook_callbacks", None)
+        state.pop("_loss_input", None)
         if "_requested_device" in state:  # pickled during fit (a callback)
             state["device"] = state.pop("_requested_device")
         return state

@@ -312,7 +312,9 @@ class ParametersMixin:
         super()._validate_params()
 
     def _warn_reinitialization(self, params):
-        rebuilds = {k for k in params if k.split("__", 1)[0] in ("module", "criterion")}
+        # skorch rebuilds the module for module*; criterion* rebuilds the
+        # criterion and the optimizer only, and the weights stay.
+        rebuilds = {k for k in params if k.split("__", 1)[0] == "module"}
         trained = bool(getattr(self, "history_", None))
         if rebuilds and trained:
             import warnings

@@ -1,0 +1,277 @@
+"""A skorch user's workflows, written as skorch's documentation writes them.
+
+Modules that end in softmax, sigmoid or log_softmax; callbacks that need
+validation data; skorch's history names and API. Each test is a workflow of
+skorch's user guide or notebooks in our own words, on data that ships with
+scikit-learn.
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from nnestimators import NNBinaryClassifier, NNClassifier
+
+# skorch's defaults, in our parameters (the guide's "one setting back").
+SKORCH_SETTINGS = dict(
+    optimizer=torch.optim.SGD, lr=0.1, max_epochs=20, batch_size=128, n_threads=1
+)
+FAST = dict(max_epochs=4, batch_size=32, random_state=0, n_threads=1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    return train_test_split(X, y, test_size=0.25, random_state=0)
+
+
+class SoftmaxMLP(nn.Module):
+    """skorch's notebook module: probabilities out, softmax in forward."""
+
+    def __init__(self, n_features=64, n_classes=10, hidden=100, dropout=0.5):
+        super().__init__()
+        self.hidden = nn.Linear(n_features, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden, n_classes)
+
+    def forward(self, X):
+        X = self.dropout(F.relu(self.hidden(X)))
+        return F.softmax(self.output(X), dim=-1)
+
+
+class SoftmaxLayerMLP(SoftmaxMLP):
+    """The same module with ``nn.Softmax`` as its last layer."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, X):
+        return self.softmax(self.output(self.dropout(F.relu(self.hidden(X)))))
+
+
+class LogSoftmaxMLP(SoftmaxMLP):
+    def forward(self, X):
+        X = self.dropout(F.relu(self.hidden(X)))
+        return F.log_softmax(self.output(X), dim=-1)
+
+
+class HandWrittenSoftmaxMLP(SoftmaxMLP):
+    """A softmax no graph node names: its values tell."""
+
+    def forward(self, X):
+        scores = self.output(self.dropout(F.relu(self.hidden(X))))
+        exp = torch.exp(scores - scores.max(dim=1, keepdim=True).values)
+        return exp / exp.sum(dim=1, keepdim=True)
+
+
+class SigmoidNet(nn.Module):
+    """skorch's binary module: one probability per sample."""
+
+    def __init__(self, n_features=64, hidden=32):
+        super().__init__()
+        self.hidden = nn.Linear(n_features, hidden)
+        self.output = nn.Linear(hidden, 1)
+
+    def forward(self, X):
+        return torch.sigmoid(self.output(F.relu(self.hidden(X)))).squeeze(-1)
+
+
+def _module_outputs(net, X):
+    net.module_.eval()
+    with torch.no_grad():
+        return net.module_(torch.as_tensor(X)).double().numpy()
+
+
+def _fit_quietly(net, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return net.fit(X, y)
+
+
+# -- modules that return probabilities ------------------------------------------
+
+
+def test_softmax_mlp_on_digits_trains_as_in_skorch(digits):
+    X_train, X_test, y_train, y_test = digits
+    net = NNClassifier(SoftmaxMLP, random_state=0, **SKORCH_SETTINGS)
+    with pytest.warns(
+        UserWarning, match=r"ends in softmax.*criterion=torch.nn.NLLLoss"
+    ):
+        net.fit(X_train, y_train)
+    assert net.module_outputs_ == "probabilities"
+    assert net.score(X_test, y_test) >= 0.85  # stock skorch: about 0.96
+    proba = net.predict_proba(X_test)
+    # The module's own probabilities, unchanged (no second softmax).
+    np.testing.assert_allclose(proba, _module_outputs(net, X_test), atol=1e-6)
+    assert np.median(proba.max(axis=1)) > 0.8  # confident, not [0.73, 0.27]
+    np.testing.assert_array_equal(net.predict(X_test), proba.argmax(axis=1))
+
+
+def test_softmax_mlp_with_default_settings(digits):
+    X_train, X_test, y_train, y_test = digits
+    with pytest.warns(UserWarning, match="ends in softmax"):
+        net = NNClassifier(SoftmaxMLP, random_state=0, n_threads=1).fit(
+            X_train, y_train
+        )
+    assert net.score(X_test, y_test) >= 0.85
+
+
+def test_softmax_in_a_pipeline_spreads_its_probabilities(digits):
+    X_train, X_test, y_train, _ = digits
+    pipe = make_pipeline(StandardScaler(), NNClassifier(SoftmaxLayerMLP, **FAST))
+    with pytest.warns(UserWarning, match="ends in softmax"):
+        pipe.fit(X_train, y_train)
+    proba = pipe.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
+    assert len(np.unique(proba.max(axis=1).round(3))) > 50  # rows differ
+
+
+def test_nll_loss_with_softmax_is_skorchs_convention_and_silent(digits):
+    X_train, X_test, y_train, y_test = digits
+    net = NNClassifier(
+        SoftmaxMLP, criterion=torch.nn.NLLLoss, random_state=0, **SKORCH_SETTINGS
+    )
+    _fit_quietly(net, X_train, y_train)
+    assert net.score(X_test, y_test) >= 0.85
+    np.testing.assert_allclose(
+        net.predict_proba(X_test), _module_outputs(net, X_test), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("criterion", [torch.nn.NLLLoss, torch.nn.CrossEntropyLoss])
+def test_log_softmax_module_trains_with_either_loss(digits, criterion):
+    # skorch issue #518: log-probabilities with NLLLoss must not be logged again.
+    X_train, X_test, y_train, y_test = digits
+    net = NNClassifier(LogSoftmaxMLP, criterion=criterion, **SKORCH_SETTINGS)
+    _fit_quietly(net.set_params(random_state=0), X_train, y_train)
+    assert net.module_outputs_ == "log_probabilities"
+    assert net.score(X_test, y_test) >= 0.85
+    np.testing.assert_allclose(
+        net.predict_proba(X_test), np.exp(_module_outputs(net, X_test)), atol=1e-6
+    )
+
+
+def test_a_softmax_written_out_is_recognised_by_its_values(digits):
+    X_train, X_test, y_train, y_test = digits
+    net = NNClassifier(HandWrittenSoftmaxMLP, random_state=0, **SKORCH_SETTINGS)
+    with pytest.warns(UserWarning, match="recognised as probabilities by their values"):
+        net.fit(X_train, y_train)
+    assert net.score(X_test, y_test) >= 0.85
+
+
+def test_an_explicit_cross_entropy_instance_on_probabilities_is_warned(digits):
+    X_train, _, y_train, _ = digits
+    net = NNClassifier(SoftmaxMLP, criterion=torch.nn.CrossEntropyLoss(), **FAST)
+    with pytest.warns(UserWarning, match=r"applies its own softmax.*NLLLoss"):
+        net.fit(X_train, y_train)
+
+
+def test_nll_loss_on_logits_is_warned(digits):
+    X_train, _, y_train, _ = digits
+    net = NNClassifier(
+        criterion=torch.nn.NLLLoss, callbacks__divergence=None, **FAST
+    )  # the default MLP returns logits
+    with pytest.warns(UserWarning, match="neither.*CrossEntropyLoss for logits"):
+        net.fit(X_train, y_train)
+
+
+def test_logit_modules_are_trained_as_before_and_silently(digits):
+    X_train, _, y_train, _ = digits
+    net = _fit_quietly(NNClassifier(**FAST), X_train, y_train)
+    assert net.module_outputs_ == "logits"
+    assert net.criterion_.reduction == "mean"
+
+
+def test_sigmoid_binary_module_trains_with_bce_on_probabilities(cancer):
+    X, y = cancer
+    net = NNBinaryClassifier(
+        SigmoidNet, module__n_features=X.shape[1], random_state=0, **SKORCH_SETTINGS
+    )
+    with pytest.warns(
+        UserWarning, match=r"ends in sigmoid.*criterion=torch.nn.BCELoss"
+    ):
+        net.fit(X, y)
+    assert net.score(X, y) >= 0.9
+    proba = net.predict_proba(X)
+    np.testing.assert_allclose(proba[:, 1], _module_outputs(net, X), atol=1e-6)
+    np.testing.assert_allclose(
+        net.decision_function(X), np.log(proba[:, 1] / proba[:, 0]), atol=1e-4
+    )
+    explicit = NNBinaryClassifier(
+        SigmoidNet,
+        module__n_features=X.shape[1],
+        criterion=torch.nn.BCELoss,
+        random_state=0,
+        **SKORCH_SETTINGS,
+    )
+    assert _fit_quietly(explicit, X, y).score(X, y) >= 0.9
+
+
+def test_what_the_module_returns_is_fitted_state(digits, tmp_path):
+    X_train, X_test, y_train, _ = digits
+    net = _fit_quietly(NNClassifier(LogSoftmaxMLP, **FAST), X_train, y_train)
+    expected = net.predict_proba(X_test)
+    np.testing.assert_allclose(expected.sum(axis=1), 1, atol=1e-6)
+    # Pickled.
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(net)).predict_proba(X_test), expected
+    )
+    # skorch's save_params, then initialize() and load_params(): no fit has
+    # seen a batch, yet predict_proba knows what the module returns.
+    net.save_params(f_params=tmp_path / "params.pt")
+    restored = NNClassifier(LogSoftmaxMLP, classes=np.arange(10)).initialize()
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(restored.predict_proba(X_test), expected, atol=1e-6)
+    assert restored.module_outputs_ == "log_probabilities"
+    # A refit with another module recognises it anew.
+    with pytest.warns(UserWarning, match="trained weights are discarded"):
+        net.set_params(module=SoftmaxMLP)
+    with pytest.warns(UserWarning, match="ends in softmax"):
+        net.fit(X_train, y_train)
+    assert net.module_outputs_ == "probabilities"
+
+
+def test_what_the_module_returns_survives_a_checkpoint(digits, tmp_path):
+    X_train, X_test, y_train, _ = digits
+    with pytest.warns(UserWarning):
+        net = NNClassifier(
+            SoftmaxMLP, checkpoint_dir=tmp_path, validation_fraction=0.2, **FAST
+        ).fit(X_train, y_train)
+    loaded = NNClassifier.from_checkpoint(net.checkpoint_path_, trusted=[SoftmaxMLP])
+    assert loaded.module_outputs_ == "probabilities"
+    np.testing.assert_allclose(
+        loaded.predict_proba(X_test), net.predict_proba(X_test), atol=1e-6
+    )
+
+
+# -- the criterion and skorch's scoring helpers ----------------------------------
+
+
+def test_loss_scoring_reads_the_reduction_the_criterion_reports(digits):
+    from skorch.scoring import loss_scoring
+
+    X_train, X_test, y_train, y_test = digits
+    weights = np.where(y_train == 3, 0.5, 1.0)
+    net = NNClassifier(**FAST).fit(X_train, y_train, sample_weight=weights)
+    assert net.criterion_.reduction == "mean"  # as skorch builds it
+    mean = loss_scoring(net, X_test, y_test)
+    logits = torch.as_tensor(_module_outputs(net, X_test))
+    expected = F.cross_entropy(logits, torch.as_tensor(y_test)).item()
+    assert mean == pytest.approx(expected, rel=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the weights stay: nothing to warn of
+        net.set_params(criterion__reduction="none")
+    per_sample = loss_scoring(net, X_test, y_test)
+    assert per_sample.shape == (len(X_test),)
+    assert per_sample.mean() == pytest.approx(expected, rel=1e-4)
