@@ -49,6 +49,7 @@ from .training.history import TrainingHistory
 from .training.loop import TrainingLoop
 from .training.outputs import recognise
 from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
+from .training.skorch_callbacks import is_alias
 
 _store_params = store_params  # the estimators' __init__ use this name
 
@@ -615,7 +616,8 @@ class NNEstimatorMixin(
 
         Columns: ``epoch``, ``train_loss``, ``valid_loss`` (with validation
         data), ``train_<metric>`` and ``valid_<metric>`` for each metric,
-        ``<key>_best``, ``lr`` and ``dur`` (seconds).
+        ``<key>_best``, ``lr`` and ``dur`` (seconds). skorch's ``valid_acc``,
+        which repeats ``valid_accuracy`` in ``history_``, is left out.
         """
         import pandas as pd
 
@@ -624,7 +626,7 @@ class NNEstimatorMixin(
             {
                 k: v
                 for k, v in row.items()
-                if k != "batches" and not k.endswith("_count")
+                if k != "batches" and not k.endswith("_count") and not is_alias(k, row)
             }
             for row in self.history_
         ]

@@ -139,16 +139,19 @@ class DataPreparation:
     def _validation_fraction(self):
         fraction = self.validation_fraction
         if fraction is None:
-            # sklearn's MLP convention: early stopping implies a held-out 10%,
-            # skorch's EarlyStopping or Checkpoint on a valid_* key too.
-            ours = self._uses_monitor() and str(self._monitor_key()).startswith(
-                "valid_"
+            # sklearn's MLP convention: early stopping implies a held-out 10%;
+            # so do skorch's callbacks that read validation scores.
+            wants_valid = (
+                self._monitors_validation() or self._callbacks_needing_validation()
             )
-            wants_valid = ours or self._user_callbacks_watch_validation()
             if wants_valid and self.train_split is None:
                 return AUTO_VALIDATION_FRACTION
             return 0.0
         return fraction
+
+    def _monitors_validation(self):
+        """Whether patience, checkpoints or a plateau schedule watch valid_*."""
+        return self._uses_monitor() and str(self._monitor_key()).startswith("valid_")
 
     def _split(self, dataset, fraction):
         """Hold out ``fraction`` of the rows, stratified for classifiers."""

@@ -275,3 +275,145 @@ def test_loss_scoring_reads_the_reduction_the_criterion_reports(digits):
     per_sample = loss_scoring(net, X_test, y_test)
     assert per_sample.shape == (len(X_test),)
     assert per_sample.mean() == pytest.approx(expected, rel=1e-4)
+
+
+# -- callbacks that need validation data ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_digits(digits):
+    X_train, _, y_train, _ = digits
+    return X_train[:600], y_train[:600]
+
+
+def _valid_rows(net):
+    return sum(b.get("valid_batch_size", 0) for b in net.history_[-1, "batches"])
+
+
+def test_checkpoint_then_load_init_state_continues_training(small_digits, tmp_path):
+    # skorch's save/load guide: train with a Checkpoint, then resume from it.
+    from skorch.callbacks import Checkpoint, LoadInitState, TrainEndCheckpoint
+
+    X, y = small_digits
+    checkpoint = Checkpoint(dirname=str(tmp_path / "exp1"))
+    with pytest.warns(UserWarning, match=r"Checkpoint\(monitor='valid_loss_best'\)"):
+        net = NNClassifier(callbacks=[checkpoint], **FAST).fit(X, y)
+    assert _valid_rows(net) == 60  # the automatic 10%
+    saved_at = max(row["epoch"] for row in net.history_ if row["event_cp"])
+    assert (tmp_path / "exp1" / "params.pt").exists()
+
+    train_end = TrainEndCheckpoint(dirname=str(tmp_path / "exp1"))
+    callbacks = [checkpoint, train_end, LoadInitState(checkpoint)]
+    with pytest.warns(UserWarning, match="needs validation data"):
+        resumed = NNClassifier(callbacks=callbacks, **FAST).fit(X, y)
+    # The saved epochs come back with the weights; training continues.
+    assert len(resumed.history_) == saved_at + FAST["max_epochs"]
+    assert (tmp_path / "exp1" / "train_end_params.pt").exists()
+
+
+def test_train_end_checkpoint_cycle_needs_no_validation(small_digits, tmp_path):
+    from skorch.callbacks import LoadInitState, TrainEndCheckpoint
+
+    X, y = small_digits
+    train_end = TrainEndCheckpoint(dirname=str(tmp_path))
+    callbacks = [train_end, LoadInitState(train_end)]
+    first = _fit_quietly(NNClassifier(callbacks=callbacks, **FAST), X, y)
+    assert "valid_loss" not in first.history_[-1]
+    second = _fit_quietly(NNClassifier(callbacks=callbacks, **FAST), X, y)
+    assert len(second.history_) == 2 * FAST["max_epochs"]
+
+
+def test_reduce_lr_on_plateau_watches_the_validation_loss(small_digits):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+    X, y = small_digits
+    scheduler = LRScheduler(ReduceLROnPlateau, monitor="valid_loss", factor=0.5)
+    with pytest.warns(UserWarning, match=r"LRScheduler\(monitor='valid_loss'\)"):
+        net = NNClassifier(callbacks=[scheduler], **FAST).fit(X, y)
+    valid_losses = net.history_[:, "valid_loss"]
+    assert scheduler.lr_scheduler_.best == pytest.approx(min(valid_losses), rel=1e-3)
+
+
+def test_epoch_scoring_scores_validation_data_by_default(cancer):
+    from skorch.callbacks import EpochScoring
+
+    X, y = cancer
+    with pytest.warns(UserWarning, match=r"EpochScoring\('roc_auc', on_train=False\)"):
+        net = NNBinaryClassifier(callbacks=[EpochScoring("roc_auc")], **FAST).fit(X, y)
+    scores = net.history_[:, "roc_auc"]
+    assert len(scores) == FAST["max_epochs"] and min(scores) > 0.8
+    trained_on = NNBinaryClassifier(
+        callbacks=[EpochScoring("roc_auc", on_train=True)], **FAST
+    )
+    assert "valid_loss" not in _fit_quietly(trained_on, X, y).history_[-1]
+
+
+def test_a_users_callback_monitoring_a_valid_key_gets_validation_data(small_digits):
+    from skorch.callbacks import Callback, EarlyStopping
+
+    class WatchValidation(Callback):
+        def __init__(self, monitor="valid_loss"):
+            self.monitor = monitor
+
+        def on_epoch_end(self, net, **kwargs):
+            self.seen_ = net.history[-1, self.monitor]
+
+    X, y = small_digits
+    watcher = WatchValidation()
+    with pytest.warns(UserWarning, match="WatchValidation"):
+        NNClassifier(callbacks=[watcher], **FAST).fit(X, y)
+    assert np.isfinite(watcher.seen_)
+    # callbacks__<name>__monitor counts as it will be set.
+    rerouted = NNClassifier(
+        callbacks=[EarlyStopping(monitor="train_loss")],
+        callbacks__EarlyStopping__monitor="valid_loss",
+        **FAST,
+    )
+    with pytest.warns(UserWarning, match="EarlyStopping"):
+        assert _valid_rows(rerouted.fit(X, y)) == 60
+
+
+def test_a_valid_key_missing_for_want_of_validation_data_says_why(small_digits):
+    from skorch.callbacks import Callback
+
+    class ReadsAccuracy(Callback):  # no monitor: nothing says it needs validation
+        def on_epoch_end(self, net, **kwargs):
+            net.history[-1, "valid_acc"]
+
+    X, y = small_digits
+    with pytest.raises(KeyError, match=r"no validation data.*validation_fraction"):
+        NNClassifier(callbacks=[ReadsAccuracy()], **FAST).fit(X, y)
+    net = NNClassifier(validation_fraction=0.2, **FAST).fit(X, y)
+    with pytest.raises(KeyError) as caught:
+        net.history_[-1, "valid_f1"]  # not recorded, validation data or not
+    assert "no validation data" not in str(caught.value)
+
+
+# -- skorch's history names ---------------------------------------------------------
+
+
+def test_valid_acc_is_recorded_as_skorch_names_it(small_digits):
+    from skorch.callbacks import Callback
+
+    class AccuracyTweet(Callback):  # skorch's Advanced_Usage callback, in short
+        def on_epoch_end(self, net, **kwargs):
+            self.last_ = net.history[-1, "valid_acc"]
+
+    X, y = small_digits
+    tweet = AccuracyTweet()
+    net = NNClassifier(validation_fraction=0.2, callbacks=[tweet], **FAST).fit(X, y)
+    assert net.history_[:, "valid_acc"] == net.history_[:, "valid_accuracy"]
+    assert tweet.last_ == net.history_[-1, "valid_accuracy"]
+    # skorch's flag: a new highest accuracy since the net was initialized.
+    accuracy = net.history_[:, "valid_acc"]
+    expected = [a > max(accuracy[:i], default=-1) for i, a in enumerate(accuracy)]
+    assert net.history_[:, "valid_acc_best"] == expected
+    # history_frame() shows it once, under our name.
+    assert "valid_acc" not in net.history_frame().columns
+    # skorch's way of turning it off; and a monitor may name it.
+    quiet = NNClassifier(validation_fraction=0.2, callbacks__valid_acc=None, **FAST)
+    assert "valid_acc" not in quiet.fit(X, y).history_[-1]
+    best = NNClassifier(validation_fraction=0.2, monitor="valid_acc", **FAST).fit(X, y)
+    accuracy = best.history_[:, "valid_acc"]
+    assert best.best_epoch_ == 1 + int(np.argmax(accuracy))

@@ -61,6 +61,8 @@ def recorded_keys(scorers, train_scorers, has_validation):
     keys = {"train_loss"} | {f"train_{name}" for name in train_scorers}
     if has_validation:
         keys |= {"valid_loss"} | {f"valid_{name}" for name in scorers}
+        if "accuracy" in scorers:
+            keys.add("valid_acc")  # skorch's name, recorded beside ours
     return keys
 
 

@@ -50,6 +50,7 @@ from .metrics import make_scorers
 from .monitor import lower_is_better
 from .outputs import apply_loss_input, loss_input, recognise
 from .sklearn_callbacks import SKLEARN_CALLBACKS, EpochTasks
+from .skorch_callbacks import SkorchAccuracy, needs_validation, validation_notice
 
 # "auto" training length: enough optimiser steps for small tables, at least
 # MIN_EPOCHS passes over large ones.
@@ -120,6 +121,10 @@ class TrainingLoop:
             ("train_loss", LossAverage(name="train_loss", on_train=True)),
             ("valid_loss", LossAverage(name="valid_loss")),
             ("metrics", EpochMetrics(self._scorers(), self.metrics is not None)),
+        ]
+        if not self._regression:  # skorch's name for validation accuracy
+            callbacks.append(("valid_acc", SkorchAccuracy()))
+        callbacks += [
             (
                 "lr_schedule",
                 LRSchedule(
@@ -172,17 +177,26 @@ class TrainingLoop:
 
         return self._user_has(EarlyStopping)
 
-    def _user_callbacks_watch_validation(self):
-        """Whether a skorch EarlyStopping of the user's watches a ``valid_*``
-        key (its default), which needs validation data. (skorch's Checkpoint
-        says itself that it needs validation data.)"""
-        from skorch.callbacks import EarlyStopping
+    def _callbacks_needing_validation(self):
+        """The user's callbacks that read validation scores, described.
 
-        return any(
-            isinstance(callback, EarlyStopping)
-            and str(getattr(callback, "monitor", "")).startswith("valid_")
-            for callback in self._user_callbacks()
-        )
+        skorch's ``EarlyStopping`` and ``Checkpoint`` on ``valid_*`` keys
+        (their defaults), scoring callbacks scored on validation data,
+        ``LRScheduler`` with ``ReduceLROnPlateau`` on a ``valid_*`` key, and
+        any callback with a ``valid_*`` ``monitor``; with the
+        ``callbacks__<name>__*`` parameters the fit will set on them.
+        """
+        mine = {id(callback) for callback in self._user_callbacks()}
+        routed = self._routed_params()
+        reasons = []
+        for name, callback in self._uniquely_named_callbacks():
+            if id(callback) not in mine:
+                continue
+            callback = routed.get(f"callbacks__{name}", callback)  # replaced
+            why = needs_validation(callback, self.get_params_for(f"callbacks__{name}"))
+            if why:
+                reasons.append(f"{type(callback).__name__}({why})")
+        return reasons
 
     def _user_has(self, kind):
         return any(isinstance(callback, kind) for callback in self._user_callbacks())
@@ -246,6 +260,12 @@ class TrainingLoop:
             return dataset, valid
         fraction = self._validation_fraction()
         if fraction:
+            if self.validation_fraction is None and not self._monitors_validation():
+                warnings.warn(
+                    validation_notice(self._callbacks_needing_validation(), fraction),
+                    UserWarning,
+                    stacklevel=2,
+                )
             return self._split(dataset, fraction)
         if not self.train_split:
             return dataset, None
