@@ -33,7 +33,18 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
 
     def _independent_outputs(self):
         """Whether outputs score classes independently (sigmoid, not softmax)."""
-        return self._binary or self._is_multilabel()
+        return self._one_logit() or self._is_multilabel()
+
+    def _one_logit(self):
+        """Whether the module gives one logit per sample for two classes.
+
+        ``NNBinaryClassifier`` always; ``NNClassifier`` with a binary
+        cross-entropy criterion (``BCEWithLogitsLoss``/``BCELoss``) on
+        single-label targets, as skorch's ``NeuralNetClassifier`` takes it.
+        """
+        return self._binary or (
+            _takes_one_logit(self.criterion) and not self._is_multilabel()
+        )
 
     @property
     def classes_(self):
@@ -73,9 +84,21 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
                 and self.classes is None
             ):
                 self._check_warm_start_classes(y)
-        if self._binary or codes.ndim == 2:
+        if self._one_logit() and codes.ndim == 1:
+            self._check_one_logit_classes()
+        if self._one_logit() or codes.ndim == 2:
             return codes.astype(np.float32)
         return codes
+
+    def _check_one_logit_classes(self):
+        n_classes = len(self.classes_)
+        if not self._binary and n_classes > 2:
+            name = _criterion_name(self.criterion)
+            raise ValueError(
+                f"criterion={name} takes one logit per sample, for two classes "
+                f"(or multilabel targets); y has {n_classes} classes. Use "
+                "criterion=torch.nn.CrossEntropyLoss (the default) for more."
+            )
 
     def _encode_labels(self, y, classes):
         """``validation.encode_labels`` for classes in any order.
@@ -159,7 +182,7 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
         return self.__dict__.get("_multilabel", False)
 
     def _record_shapes(self, X, targets):
-        self.n_outputs_ = 1 if self._binary else len(self.classes_)
+        self.n_outputs_ = 1 if self._one_logit() else len(self.classes_)
 
     def _metric_context(self):
         if self._is_multilabel():
@@ -244,7 +267,7 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
             else:
                 labels = [dataset[i][1] for i in range(len(dataset))]
             self.classes_ = np.unique(np.asarray(torch.as_tensor(np.asarray(labels))))
-        self.n_outputs_ = 1 if self._binary else len(self.classes_)
+        self.n_outputs_ = 1 if self._one_logit() else len(self.classes_)
 
     def _default_metrics(self):
         return ["accuracy"]
@@ -274,11 +297,14 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
         # In float64, so that rows sum to one as scikit-learn's metrics expect.
         module_proba = self._module_probabilities(raw.double())
         if module_proba is not None:
-            if self._binary:
+            if self._one_logit():
+                module_proba = module_proba.reshape(-1)
                 module_proba = torch.stack((1 - module_proba, module_proba), 1)
             return module_proba.numpy()
         if self._is_multilabel():
             return torch.sigmoid(raw.double()).numpy()
+        if self._one_logit() and raw.dim() == 2 and raw.shape[1] == 1:
+            raw = raw.reshape(-1)  # skorch's nonlinearity takes one per sample
         proba = self._get_predict_nonlinearity()(raw.double())
         return np.asarray(proba, dtype=np.float64)
 
@@ -411,6 +437,7 @@ class NNClassifier(_ClassifierMixin, NeuralNetClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        partial_fit_epochs=1,
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",
@@ -506,6 +533,7 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        partial_fit_epochs=1,
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",
@@ -563,3 +591,16 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
             returns probabilities (ends in sigmoid).
         """
         return self._logits(self._raw_outputs(X))
+
+
+_ONE_LOGIT_LOSSES = (torch.nn.BCEWithLogitsLoss, torch.nn.BCELoss)
+
+
+def _takes_one_logit(criterion):
+    kind = criterion if isinstance(criterion, type) else type(criterion)
+    return isinstance(kind, type) and issubclass(kind, _ONE_LOGIT_LOSSES)
+
+
+def _criterion_name(criterion):
+    kind = criterion if isinstance(criterion, type) else type(criterion)
+    return getattr(kind, "__name__", repr(criterion))
