@@ -106,6 +106,10 @@ class NNEstimatorMixin(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "partial_fit_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"max_epochs"}),
+        ],
         "callbacks": [list, tuple, StrOptions({"disable"}), None],
         "train_split": [callable, None, Options(bool, {False})],
         "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
@@ -182,7 +186,9 @@ class NNEstimatorMixin(
             Inside cross-validation prefer ``validation_fraction``: a fixed
             set is not re-split per fold.
         **fit_params : dict
-            Passed to the module's ``forward``.
+            Passed to the module's ``forward``, except ``epochs=n``, which
+            trains ``n`` epochs instead of ``max_epochs`` (skorch's
+            ``fit(X, y, epochs=n)``).
 
         Returns
         -------
@@ -192,6 +198,8 @@ class NNEstimatorMixin(
         # skorch's rule: warm_start continues an initialized net (one built by
         # initialize() too, whose data state the first fit then records).
         continuing = self.warm_start and self.initialized_
+        # skorch's fit(X, y, epochs=n) trains n epochs instead of max_epochs.
+        epochs = _positive_epochs(fit_params.pop("epochs", None), allow_none=True)
         return self._fit(
             X,
             y,
@@ -199,11 +207,12 @@ class NNEstimatorMixin(
             validation_data=validation_data,
             fit_params=fit_params,
             reset=not continuing,
-            epochs=None,
+            epochs=epochs,
+            kind="fit",
         )
 
     def partial_fit(
-        self, X, y=None, classes=None, sample_weight=None, epochs=1, **fit_params
+        self, X, y=None, classes=None, sample_weight=None, epochs=None, **fit_params
     ):
         """Train for ``epochs`` passes over the data (one by default), continuing.
 
@@ -214,9 +223,10 @@ class NNEstimatorMixin(
         classes : array-like, default=None
             Every class of the problem, required by classifiers' first call
             when ``y`` may not show them all; later calls must give the same.
-        epochs : int, default=1
-            Passes over the data (skorch's ``partial_fit`` trains
-            ``max_epochs``; one pass is scikit-learn's convention).
+        epochs : int, default=None
+            Passes over the data; None trains ``partial_fit_epochs`` (one by
+            default, scikit-learn's convention; ``"max_epochs"`` is
+            skorch's).
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -224,8 +234,7 @@ class NNEstimatorMixin(
         -------
         self : object
         """
-        if not isinstance(epochs, Integral) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+        epochs = _positive_epochs(epochs, allow_none=True)
         if "validation_data" in fit_params:
             raise TypeError(
                 "partial_fit takes no validation_data (its fit_params go to the "
@@ -238,7 +247,8 @@ class NNEstimatorMixin(
             validation_data=None,
             fit_params=fit_params,
             reset=not self.initialized_,
-            epochs=int(epochs),
+            epochs=epochs,
+            kind="partial_fit",
             classes=classes,
         )
 
@@ -255,10 +265,15 @@ class NNEstimatorMixin(
         fit_params,
         reset,
         epochs,
+        kind,
         classes=None,
     ):
         self._check_setup(validation_data)
-        self._fit_kind = "fit" if epochs is None else "partial_fit"
+        self._fit_kind = kind
+        if kind == "partial_fit" and epochs is None:
+            # "max_epochs": as many as fit trains (skorch's partial_fit).
+            setting = self.partial_fit_epochs
+            epochs = None if setting == "max_epochs" else int(setting)
         if sklearn.get_config()["enable_metadata_routing"]:
             # Metadata nothing requested fails before any data is read.
             process_routing(self, self._fit_kind, **fit_params)
@@ -282,8 +297,11 @@ class NNEstimatorMixin(
         batch_size = self._resolved_batch_size(n_train, training=True)
         if batch_size == -1:
             batch_size = n_train
-        # A schedule spans max_epochs, whatever one partial_fit call trains.
+        # A schedule spans max_epochs, whatever one partial_fit call trains;
+        # fit(X, y, epochs=n) trains and schedules n.
         schedule_epochs = self._max_epochs(n_train, batch_size)
+        if kind == "fit" and epochs is not None:
+            schedule_epochs = epochs
         epochs = epochs or schedule_epochs
         with seeded(call_seed, self.device_), self._resolved_device():
             if reset or not self.initialized_:
@@ -773,6 +791,14 @@ def _is_loss_function(criterion):
         and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     return len(required) >= 2
+
+
+def _positive_epochs(epochs, allow_none=False):
+    if epochs is None and allow_none:
+        return None
+    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    return int(epochs)
 
 
 def _derive_seed(seed, epochs_done):

@@ -97,6 +97,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         random_state=None,
         verbose=0,
         warm_start=False,
+        partial_fit_epochs=1,
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",

@@ -417,3 +417,122 @@ def test_valid_acc_is_recorded_as_skorch_names_it(small_digits):
     best = NNClassifier(validation_fraction=0.2, monitor="valid_acc", **FAST).fit(X, y)
     accuracy = best.history_[:, "valid_acc"]
     assert best.best_epoch_ == 1 + int(np.argmax(accuracy))
+
+
+# -- the rest of skorch's API -------------------------------------------------------
+
+
+def test_fit_takes_skorchs_epochs_argument(small_digits):
+    X, y = small_digits
+    net = NNClassifier(**FAST).fit(X, y, epochs=2)
+    assert len(net.history_) == 2
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        NNClassifier(**FAST).fit(X, y, epochs=0)
+
+
+def test_set_params_refuses_a_callback_the_net_does_not_have():
+    net = NNClassifier()
+    with pytest.raises(ValueError, match="callback nonexistent which does not exist"):
+        net.set_params(callbacks__nonexistent__x=1)
+    with pytest.raises(ValueError, match="callback nonexistent which does not exist"):
+        net.set_params(callbacks__nonexistent=None)
+    # Callbacks the net has, its own and the user's, take their parameters.
+    from skorch.callbacks import EarlyStopping
+
+    net.set_params(callbacks__print_log__keys_ignored="dur")
+    net.set_params(callbacks=[EarlyStopping()])
+    net.set_params(callbacks__EarlyStopping__patience=3)
+    assert net.callbacks__EarlyStopping__patience == 3
+
+
+@pytest.mark.parametrize("as_column", [False, True])
+def test_a_one_logit_module_with_bce_in_nnclassifier(cancer, as_column):
+    # skorch's way to a binary classifier with NeuralNetClassifier: one output
+    # unit and BCEWithLogitsLoss, y as floats (a column in skorch's notebook).
+    class OneLogit(nn.Module):
+        def __init__(self, n_features=30):
+            super().__init__()
+            self.linear = nn.Linear(n_features, 1)
+
+        def forward(self, X):
+            return self.linear(X)
+
+    X, y = cancer
+    y = y.astype(np.float32)
+    net = NNClassifier(
+        OneLogit,
+        criterion=torch.nn.BCEWithLogitsLoss,
+        random_state=0,
+        **SKORCH_SETTINGS,
+    )
+    net.fit(X, y.reshape(-1, 1) if as_column else y)
+    assert net.n_outputs_ == 1
+    np.testing.assert_array_equal(net.classes_, [0.0, 1.0])
+    proba = net.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    logits = _module_outputs(net, X).reshape(-1)
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-logits)), atol=1e-6)
+    assert net.score(X, y) >= 0.9
+
+
+def test_bce_in_nnclassifier_needs_two_classes(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.raises(ValueError, match="one logit per sample.*10 classes"):
+        NNClassifier(criterion=torch.nn.BCEWithLogitsLoss, **FAST).fit(X_train, y_train)
+
+
+def test_optimizer_arguments_the_optimizer_does_not_take_fail_before_training(
+    small_digits,
+):
+    X, y = small_digits
+    net = NNClassifier(optimizer__momentum=0.9, optimizer__nesterov=True, **FAST)
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid parameter 'momentum' for optimizer Adam.*optimizer=torch.optim.SGD",
+    ):
+        net.fit(X, y)
+    assert not hasattr(net, "module_")  # nothing was built
+    sgd = net.set_params(optimizer=torch.optim.SGD, lr=0.01)
+    assert sgd.fit(X, y).optimizer_.param_groups[0]["nesterov"] is True
+
+
+def test_an_sgd_learning_rate_given_to_adam_is_warned(small_digits):
+    X, y = small_digits
+    with pytest.warns(UserWarning, match=r"lr=0.1 is large for Adam.*torch.optim.SGD"):
+        NNClassifier(lr=0.1, **FAST).fit(X, y)
+    _fit_quietly(NNClassifier(lr=0.1, optimizer=torch.optim.SGD, **FAST), X, y)
+
+
+# -- SkorchDoctor and partial_fit ---------------------------------------------------
+
+
+@pytest.mark.parametrize("partial_fit_epochs", [1, "max_epochs"])
+def test_skorch_doctor_records_training(small_digits, partial_fit_epochs):
+    from skorch.helper import SkorchDoctor
+
+    X, y = small_digits
+    net = NNClassifier(
+        SoftmaxMLP,
+        criterion=torch.nn.NLLLoss,
+        partial_fit_epochs=partial_fit_epochs,
+        **{**FAST, "batch_size": 200},
+    )
+    doctor = SkorchDoctor(net).fit(X, y)
+    epochs = 1 if partial_fit_epochs == 1 else FAST["max_epochs"]
+    assert len(net.history_) == epochs
+    assert doctor.num_steps_ == 3 * epochs  # 600 rows in batches of 200
+    gradients = doctor.gradient_recs_["module"]
+    assert len(gradients) == 3 * epochs
+    assert set(gradients[0]) >= {"hidden.weight", "output.weight"}
+    assert all(np.isfinite(g).all() for step in gradients for g in step.values())
+
+
+def test_partial_fit_epochs_gives_skorchs_partial_fit_back(small_digits):
+    X, y = small_digits
+    one = NNClassifier(**FAST).partial_fit(X, y)
+    assert len(one.history_) == 1
+    skorchs = NNClassifier(partial_fit_epochs="max_epochs", **FAST).partial_fit(X, y)
+    assert len(skorchs.history_) == FAST["max_epochs"]
+    assert len(skorchs.partial_fit(X, y, epochs=2).history_) == FAST["max_epochs"] + 2
+    with pytest.raises(ValueError, match="partial_fit_epochs"):
+        NNClassifier(partial_fit_epochs=0, **FAST).partial_fit(X, y)
