@@ -242,6 +242,23 @@ def test_what_the_module_returns_is_fitted_state(digits, tmp_path):
     assert net.module_outputs_ == "probabilities"
 
 
+def test_a_restored_sigmoid_module_is_read_at_its_first_prediction(cancer, tmp_path):
+    X, y = cancer
+    settings = dict(module=SigmoidNet, module__n_features=X.shape[1])
+    with pytest.warns(UserWarning, match="ends in sigmoid"):
+        net = NNBinaryClassifier(**settings, **FAST).fit(X, y)
+    net.save_params(f_params=tmp_path / "params.pt")
+    restored = NNBinaryClassifier(**settings, classes=[0, 1]).initialize()
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(
+        restored.predict_proba(X), net.predict_proba(X), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        restored.decision_function(X), net.decision_function(X), atol=1e-4
+    )
+    assert restored.module_outputs_ == "probabilities"
+
+
 def test_what_the_module_returns_survives_a_checkpoint(digits, tmp_path):
     X_train, X_test, y_train, _ = digits
     with pytest.warns(UserWarning):

@@ -36,6 +36,11 @@ _SHAPE_ONLY = frozenset(
         "SqueezeBackward2",
         "UnsqueezeBackward0",
         "SelectBackward0",
+        "SliceBackward0",  # rows of a batch (class columns: the values tell)
+        "IndexBackward0",
+        "UnbindBackward0",
+        "SplitBackward0",
+        "AliasBackward0",
         "CloneBackward0",
         "ToCopyBackward0",
         "PermuteBackward0",
