@@ -105,9 +105,7 @@ def _fit_quietly(net, X, y):
 def test_softmax_mlp_on_digits_trains_as_in_skorch(digits):
     X_train, X_test, y_train, y_test = digits
     net = NNClassifier(SoftmaxMLP, random_state=0, **SKORCH_SETTINGS)
-    with pytest.warns(
-        UserWarning, match=r"ends in softmax.*criterion=torch.nn.NLLLoss"
-    ):
+    with pytest.warns(UserWarning, match=r"\(softmax\).*criterion=torch.nn.NLLLoss"):
         net.fit(X_train, y_train)
     assert net.module_outputs_ == "probabilities"
     assert net.score(X_test, y_test) >= 0.85  # stock skorch: about 0.96
@@ -120,7 +118,7 @@ def test_softmax_mlp_on_digits_trains_as_in_skorch(digits):
 
 def test_softmax_mlp_with_default_settings(digits):
     X_train, X_test, y_train, y_test = digits
-    with pytest.warns(UserWarning, match="ends in softmax"):
+    with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):
         net = NNClassifier(SoftmaxMLP, random_state=0, n_threads=1).fit(
             X_train, y_train
         )
@@ -130,7 +128,7 @@ def test_softmax_mlp_with_default_settings(digits):
 def test_softmax_in_a_pipeline_spreads_its_probabilities(digits):
     X_train, X_test, y_train, _ = digits
     pipe = make_pipeline(StandardScaler(), NNClassifier(SoftmaxLayerMLP, **FAST))
-    with pytest.warns(UserWarning, match="ends in softmax"):
+    with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):
         pipe.fit(X_train, y_train)
     proba = pipe.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
@@ -198,9 +196,7 @@ def test_sigmoid_binary_module_trains_with_bce_on_probabilities(cancer):
     net = NNBinaryClassifier(
         SigmoidNet, module__n_features=X.shape[1], random_state=0, **SKORCH_SETTINGS
     )
-    with pytest.warns(
-        UserWarning, match=r"ends in sigmoid.*criterion=torch.nn.BCELoss"
-    ):
+    with pytest.warns(UserWarning, match=r"\(sigmoid\).*criterion=torch.nn.BCELoss"):
         net.fit(X, y)
     assert net.score(X, y) >= 0.9
     proba = net.predict_proba(X)
@@ -237,7 +233,7 @@ def test_what_the_module_returns_is_fitted_state(digits, tmp_path):
     # A refit with another module recognises it anew.
     with pytest.warns(UserWarning, match="trained weights are discarded"):
         net.set_params(module=SoftmaxMLP)
-    with pytest.warns(UserWarning, match="ends in softmax"):
+    with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):
         net.fit(X_train, y_train)
     assert net.module_outputs_ == "probabilities"
 
@@ -245,7 +241,7 @@ def test_what_the_module_returns_is_fitted_state(digits, tmp_path):
 def test_a_restored_sigmoid_module_is_read_at_its_first_prediction(cancer, tmp_path):
     X, y = cancer
     settings = dict(module=SigmoidNet, module__n_features=X.shape[1])
-    with pytest.warns(UserWarning, match="ends in sigmoid"):
+    with pytest.warns(UserWarning, match=r"probabilities \(sigmoid\)"):
         net = NNBinaryClassifier(**settings, **FAST).fit(X, y)
     net.save_params(f_params=tmp_path / "params.pt")
     restored = NNBinaryClassifier(**settings, classes=[0, 1]).initialize()

@@ -511,14 +511,10 @@ class TrainingLoop:
             self.criterion_,
             adaptable=not isinstance(self.criterion, torch.nn.Module),
             independent=self._independent_outputs(),
+            by_values=guessed,
         )
-        if guessed:
-            notice = (
-                f"The module's outputs were recognised as {kind} by their values "
-                "(no softmax or log_softmax ends forward's graph). "
-            ) + (notice or "")
         if notice:
-            warnings.warn(notice.strip(), UserWarning, stacklevel=2)
+            warnings.warn(notice, UserWarning, stacklevel=2)
         self._loss_input = transform
         return transform
 

@@ -142,14 +142,29 @@ LOG = "log"  # probabilities -> log-probabilities (skorch's NLLLoss convention)
 LOGIT = "logit"  # probabilities of independent classes -> logits
 
 
-def loss_input(kind, criterion, adaptable, independent):
+def loss_input(kind, criterion, adaptable, independent, by_values=False):
     """Return ``(transform, notice)`` for outputs of ``kind`` and ``criterion``.
 
     ``transform`` is None, ``LOG`` or ``LOGIT``; ``notice`` is a warning to
     give once, or None. ``adaptable`` says whether the criterion is the class
     the estimator builds (the default, or a class given), whose input may be
     adapted; an instance the user configured is taken as given.
+    ``by_values`` says that the values, not the graph, told the kind: the
+    notice then says so, whatever the criterion.
     """
+    transform, notice = _loss_input(kind, criterion, adaptable, independent)
+    if not by_values or kind == LOGITS:
+        return transform, notice
+    told = (
+        f"The module's outputs were recognised as {kind} by their values (no "
+        "softmax or log_softmax ends forward's graph, yet every row sums to one"
+        + (" once exponentiated" if kind == LOG_PROBABILITIES else "")
+        + ")."
+    )
+    return transform, f"{told} {notice}" if notice else told
+
+
+def _loss_input(kind, criterion, adaptable, independent):
     expects = expected_input(criterion)
     name = type(getattr(criterion, "_orig_mod", criterion)).__name__
     if expects == LOG_PROBABILITIES:
@@ -172,10 +187,9 @@ def loss_input(kind, criterion, adaptable, independent):
     if adaptable:
         trains = "BCELoss on them" if independent else "NLLLoss on their log"
         return (LOGIT if independent else LOG), (
-            f"The module's outputs are probabilities (its forward ends in "
-            f"{last}): trained with {trains}, as skorch trains them, and "
-            f"returned unchanged by predict_proba. Pass criterion={explicit} "
-            "to say so."
+            f"The module's outputs are probabilities ({last}): trained with "
+            f"{trains}, as skorch trains them, and returned unchanged by "
+            f"predict_proba. Pass criterion={explicit} to say so."
         )
     return None, (
         f"criterion={name}(...) applies its own {last} to the module's "
