@@ -549,3 +549,19 @@ def test_partial_fit_epochs_gives_skorchs_partial_fit_back(small_digits):
     assert len(skorchs.partial_fit(X, y, epochs=2).history_) == FAST["max_epochs"] + 2
     with pytest.raises(ValueError, match="partial_fit_epochs"):
         NNClassifier(partial_fit_epochs=0, **FAST).partial_fit(X, y)
+
+
+def test_skorchs_valid_acc_callback_takes_its_parameters(small_digits):
+    # skorch's callbacks guide renames the accuracy through set_params.
+    X, y = small_digits
+    net = NNClassifier(validation_fraction=0.2, **FAST)
+    net.set_params(callbacks__valid_acc__name="accuracy of valid set")
+    row = net.fit(X, y).history_[-1]
+    assert row["accuracy of valid set"] == row["valid_accuracy"]
+    assert "accuracy of valid set_best" in row and "valid_acc" not in row
+
+
+def test_callbacks_disable_trains_without_any_callback(small_digits):
+    X, y = small_digits
+    net = NNClassifier(callbacks="disable", **FAST).fit(X, y)
+    assert net.callbacks_ == [] and len(net.history_) == FAST["max_epochs"]

@@ -186,6 +186,8 @@ class TrainingLoop:
         any callback with a ``valid_*`` ``monitor``; with the
         ``callbacks__<name>__*`` parameters the fit will set on them.
         """
+        if self.callbacks == "disable":  # skorch's word for no callbacks at all
+            return []
         mine = {id(callback) for callback in self._user_callbacks()}
         routed = self._routed_params()
         reasons = []

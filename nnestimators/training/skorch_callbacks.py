@@ -90,20 +90,42 @@ class SkorchAccuracy(Callback):
     callback, named ``valid_acc`` as skorch's is, copies the epoch's
     ``valid_accuracy`` under it, with skorch's ``valid_acc_best`` flag (a
     new highest score since the net was initialized). It records nothing
-    where accuracy was not scored on validation data.
+    where accuracy was not scored on validation data. It takes the
+    parameters of skorch's callback that a copy can honour, so skorch's
+    ``callbacks__valid_acc__name=...`` works.
+
+    Parameters
+    ----------
+    name : str, default="valid_acc"
+        The history key (and ``<name>_best``).
+    lower_is_better : bool or None, default=False
+        Direction of the ``_best`` flag; None records no flag, as skorch.
+    on_train : bool, default=False
+        Copy ``train_accuracy`` (recorded when ``metrics`` is given)
+        instead.
     """
 
+    def __init__(self, name="valid_acc", lower_is_better=False, on_train=False):
+        self.name = name
+        self.lower_is_better = lower_is_better
+        self.on_train = on_train
+
     def initialize(self):
-        self.best_score_ = -np.inf
+        self.best_score_ = np.inf if self.lower_is_better else -np.inf
         return self
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
-        score = row.get("valid_accuracy")
+        score = row.get("train_accuracy" if self.on_train else "valid_accuracy")
         if score is None:
             return
-        best = getattr(self, "best_score_", -np.inf)
-        net.history.record("valid_acc", score)
-        net.history.record("valid_acc_best", bool(score > best))
-        if score > best:
+        net.history.record(self.name, score)
+        if self.lower_is_better is None:
+            return
+        best = getattr(self, "best_score_", None)
+        if best is None:
+            best = self.initialize().best_score_
+        improved = score < best if self.lower_is_better else score > best
+        net.history.record(f"{self.name}_best", bool(improved))
+        if improved:
             self.best_score_ = score
