@@ -9,8 +9,8 @@ operation before any shape-only step is ``softmax``, ``log_softmax`` or
 no graph names it (a compiled module, a softmax written out by hand, no
 gradient), the values decide for class scores: rows of non-negative numbers
 summing to one are probabilities, rows whose exponentials do are
-log-probabilities (never by chance: a layer's outputs do not sum to one
-over every row of a batch).
+log-probabilities (not by chance in practice: a layer's outputs do not
+sum to one over every row of a batch), and a warning says so.
 
 The kind decides what the criterion is given (``loss_input``) and what
 ``predict_proba`` returns (``to_probabilities``); the module's outputs are
@@ -22,7 +22,6 @@ import torch
 LOGITS = "logits"
 PROBABILITIES = "probabilities"
 LOG_PROBABILITIES = "log_probabilities"
-KINDS = (LOGITS, PROBABILITIES, LOG_PROBABILITIES)
 
 # Graph nodes that only move values around: the operation before them made
 # the output.
@@ -109,16 +108,19 @@ def recognise(output, independent=False):
 def _kind_by_values(scores):
     if scores.dim() < 2 or scores.shape[1] < 2 or scores.numel() == 0:
         return LOGITS
+    # Half-precision softmax rows sum to one only within their rounding.
+    rounding = 4 * scores.shape[1] ** 0.5 * torch.finfo(scores.dtype).eps
+    tolerance = max(_TOLERANCE, rounding)
     scores = scores.double()
-    if bool((scores >= 0).all()) and _rows_sum_to_one(scores):
+    if bool((scores >= 0).all()) and _rows_sum_to_one(scores, tolerance):
         return PROBABILITIES
-    if bool((scores <= 0).all()) and _rows_sum_to_one(scores.exp()):
+    if bool((scores <= 0).all()) and _rows_sum_to_one(scores.exp(), tolerance):
         return LOG_PROBABILITIES
     return LOGITS
 
 
-def _rows_sum_to_one(scores):
-    return bool(((scores.sum(dim=1) - 1).abs() <= _TOLERANCE).all())
+def _rows_sum_to_one(scores, tolerance):
+    return bool(((scores.sum(dim=1) - 1).abs() <= tolerance).all())
 
 
 # -- the loss ------------------------------------------------------------------
@@ -193,8 +195,7 @@ def _loss_input(kind, criterion, adaptable, independent):
         )
     return None, (
         f"criterion={name}(...) applies its own {last} to the module's "
-        f"outputs, which are probabilities already (forward ends in {last}): "
-        f"it trains poorly. Pass criterion={explicit} with the same arguments "
+        "outputs, which are probabilities already: it trains poorly. Pass criterion={explicit} with the same arguments "
         f"(skorch's convention for probabilities), or end forward without {last}."
     )
 
