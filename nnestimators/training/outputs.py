@@ -195,8 +195,9 @@ def _loss_input(kind, criterion, adaptable, independent):
         )
     return None, (
         f"criterion={name}(...) applies its own {last} to the module's "
-        "outputs, which are probabilities already: it trains poorly. Pass criterion={explicit} with the same arguments "
-        f"(skorch's convention for probabilities), or end forward without {last}."
+        "outputs, which are probabilities already: it trains poorly. Pass "
+        f"criterion={explicit} with the same arguments (skorch's convention "
+        f"for probabilities), or end forward without {last}."
     )
 
 
