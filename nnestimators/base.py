@@ -325,7 +325,7 @@ class NNEstimatorMixin(
     def _expected_training_rows(self, n_rows):
         if self.__dict__.get("_fit_validation") is not None:
             return n_rows
-        fraction = self._validation_fraction()
+        fraction = self._validation_fraction(n_rows)
         return max(1, n_rows - int(np.ceil(fraction * n_rows)))
 
     def _begin_training(self, seed, batch_size, n_train, epochs):

@@ -565,3 +565,22 @@ def test_callbacks_disable_trains_without_any_callback(small_digits):
     X, y = small_digits
     net = NNClassifier(callbacks="disable", **FAST).fit(X, y)
     assert net.callbacks_ == [] and len(net.history_) == FAST["max_epochs"]
+
+
+def test_too_few_rows_to_hold_out_leave_callbacks_without_validation(
+    small_digits, tmp_path
+):
+    # As under skorch's train_split=None: the scorer records nothing, and a
+    # Checkpoint says it needs validation data; nothing fails for the split.
+    from skorch.callbacks import Checkpoint, EpochScoring
+    from skorch.exceptions import SkorchException
+
+    X, y = small_digits
+    X, y = X[:10], np.arange(10) % 2
+    scorer = EpochScoring("accuracy", name="valid_score")
+    with pytest.warns(UserWarning, match="10 rows are too few to hold out"):
+        net = NNClassifier(callbacks=[scorer], **FAST).fit(X, y)
+    assert "valid_score" not in net.history_[-1]
+    checkpoint = Checkpoint(dirname=str(tmp_path), f_params=None, f_optimizer=None)
+    with pytest.raises(SkorchException, match="Make sure you have validation data"):
+        NNClassifier(callbacks=[checkpoint], **FAST).fit(X, y)

@@ -29,8 +29,20 @@ class TrainingHistory(History):
             return super().__getitem__(index)
         except KeyError as exc:
             if _asks_for_validation(index) and not _has_validation(self):
-                raise KeyError(f"{exc.args[0]} {NO_VALIDATION_DATA}") from None
+                raise NoValidationDataError(*exc.args) from None
             raise
+
+
+class NoValidationDataError(KeyError):
+    """skorch's ``KeyError`` for a ``valid_*`` key, shown with why it is missing.
+
+    ``args[0]`` stays skorch's message, which skorch's callbacks quote in
+    their own (``Checkpoint``: "Make sure you have validation data ...");
+    the error as shown adds the reason and the ways to validation data.
+    """
+
+    def __str__(self):
+        return f"{self.args[0]} {NO_VALIDATION_DATA}"
 
     def new_batch(self):
         list.__getitem__(self, -1)["batches"].append({})

@@ -200,6 +200,15 @@ class TrainingLoop:
                 reasons.append(f"{type(callback).__name__}({why})")
         return reasons
 
+    def _holds_out_for_callbacks(self):
+        """Whether the automatic hold-out is for the user's callbacks alone."""
+        return (
+            self.validation_fraction is None
+            and self.train_split is None
+            and not self._monitors_validation()
+            and bool(self._callbacks_needing_validation())
+        )
+
     def _user_has(self, kind):
         return any(isinstance(callback, kind) for callback in self._user_callbacks())
 
@@ -260,14 +269,16 @@ class TrainingLoop:
         valid = self.__dict__.get("_fit_validation")
         if valid is not None:
             return dataset, valid
-        fraction = self._validation_fraction()
+        fraction = self._validation_fraction(len(dataset))
+        if self._holds_out_for_callbacks():
+            warnings.warn(
+                validation_notice(
+                    self._callbacks_needing_validation(), fraction, len(dataset)
+                ),
+                UserWarning,
+                stacklevel=2,
+            )
         if fraction:
-            if self.validation_fraction is None and not self._monitors_validation():
-                warnings.warn(
-                    validation_notice(self._callbacks_needing_validation(), fraction),
-                    UserWarning,
-                    stacklevel=2,
-                )
             return self._split(dataset, fraction)
         if not self.train_split:
             return dataset, None

@@ -60,15 +60,27 @@ def _is_plateau(policy):
     return isinstance(policy, type) and issubclass(policy, ReduceLROnPlateau)
 
 
-def validation_notice(reasons, fraction):
-    """The one line a fit gives when it holds out rows for skorch's callbacks."""
+def validation_notice(reasons, fraction, n_rows):
+    """The one line a fit gives when it holds out rows for skorch's callbacks.
+
+    ``fraction`` is 0 when ``n_rows`` are too few to hold any out.
+    """
     named = ", ".join(reasons)
-    return (
-        f"{named} {'needs' if len(reasons) == 1 else 'need'} validation data: "
-        f"{fraction:.0%} of the rows are held out for it (validation_fraction="
-        "None). skorch holds out 20% (train_split=ValidSplit(5)); set "
+    needs = f"{named} {'needs' if len(reasons) == 1 else 'need'} validation data"
+    choose = (
+        "skorch holds out 20% (train_split=ValidSplit(5)); set "
         "validation_fraction, train_split or fit(..., validation_data=...) to "
         "choose."
+    )
+    if not fraction:
+        return (
+            f"{needs}, but {n_rows} rows are too few to hold out 10% of them "
+            f"(2 at least): this fit has none. {choose}"
+        )
+    return (
+        f"{needs}: {fraction:.0%} of the rows are held out for "
+        f"{'it' if len(reasons) == 1 else 'them'} (validation_fraction=None). "
+        f"{choose}"
     )
 
 
