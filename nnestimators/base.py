@@ -337,7 +337,9 @@ class NNEstimatorMixin(
         # partial_fit never restores: the next call continues from here.
         self._restore_at_end = self._fit_kind == "fit"
         self._fitting_batch_sizes = {
-            "iterator_train": batch_size,
+            # -1 stays -1: the iterator takes the length of the training
+            # split, which a train_split decides later (skorch's reading).
+            "iterator_train": -1 if self.batch_size == -1 else batch_size,
             "iterator_valid": self._resolved_batch_size(n_train, training=False),
         }
 

@@ -584,3 +584,22 @@ def test_too_few_rows_to_hold_out_leave_callbacks_without_validation(
     checkpoint = Checkpoint(dirname=str(tmp_path), f_params=None, f_optimizer=None)
     with pytest.raises(SkorchException, match="Make sure you have validation data"):
         NNClassifier(callbacks=[checkpoint], **FAST).fit(X, y)
+
+
+def test_batch_size_minus_one_is_the_training_split(small_digits):
+    from unittest.mock import Mock
+
+    from skorch.dataset import ValidSplit
+    from torch.utils.data import DataLoader
+
+    X, y = small_digits
+    loader = Mock(side_effect=DataLoader)
+    net = NNClassifier(
+        max_epochs=1,
+        batch_size=-1,
+        train_split=ValidSplit(5),
+        iterator_train=loader,
+        n_threads=1,
+    )
+    net.fit(X, y)
+    assert loader.call_args[1]["batch_size"] == 480  # 600 rows, a fifth held out
