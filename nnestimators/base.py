@@ -199,7 +199,7 @@ class NNEstimatorMixin(
         # initialize() too, whose data state the first fit then records).
         continuing = self.warm_start and self.initialized_
         # skorch's fit(X, y, epochs=n) trains n epochs instead of max_epochs.
-        epochs = _positive_epochs(fit_params.pop("epochs", None), allow_none=True)
+        epochs = _epoch_count(fit_params.pop("epochs", None))
         return self._fit(
             X,
             y,
@@ -226,7 +226,8 @@ class NNEstimatorMixin(
         epochs : int, default=None
             Passes over the data; None trains ``partial_fit_epochs`` (one by
             default, scikit-learn's convention; ``"max_epochs"`` is
-            skorch's).
+            skorch's). 0 builds the network for the data without training,
+            as skorch's ``fit_loop(X, y, epochs=0)``.
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -234,7 +235,7 @@ class NNEstimatorMixin(
         -------
         self : object
         """
-        epochs = _positive_epochs(epochs, allow_none=True)
+        epochs = _epoch_count(epochs)
         if "validation_data" in fit_params:
             raise TypeError(
                 "partial_fit takes no validation_data (its fit_params go to the "
@@ -302,7 +303,8 @@ class NNEstimatorMixin(
         schedule_epochs = self._max_epochs(n_train, batch_size)
         if kind == "fit" and epochs is not None:
             schedule_epochs = epochs
-        epochs = epochs or schedule_epochs
+        if epochs is None:
+            epochs = schedule_epochs
         with seeded(call_seed, self.device_), self._resolved_device():
             if reset or not self.initialized_:
                 self.initialize()
@@ -795,11 +797,13 @@ def _is_loss_function(criterion):
     return len(required) >= 2
 
 
-def _positive_epochs(epochs, allow_none=False):
-    if epochs is None and allow_none:
+def _epoch_count(epochs):
+    """None (the estimator decides), or a number of epochs; 0 trains nothing,
+    as skorch's fit_loop(epochs=0) (which builds the net for its data)."""
+    if epochs is None:
         return None
-    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
     return int(epochs)
 
 

@@ -439,8 +439,14 @@ def test_fit_takes_skorchs_epochs_argument(small_digits):
     X, y = small_digits
     net = NNClassifier(**FAST).fit(X, y, epochs=2)
     assert len(net.history_) == 2
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
-        NNClassifier(**FAST).fit(X, y, epochs=0)
+    with pytest.raises(ValueError, match="epochs must be a non-negative integer"):
+        NNClassifier(**FAST).fit(X, y, epochs=-1)
+    # skorch's fit_loop(epochs=0): the net is built for the data, not trained.
+    untrained = NNClassifier(**FAST).partial_fit(X, y, epochs=0)
+    assert len(untrained.history_) == 0 and untrained.n_outputs_ == 10
+    assert len(NNClassifier(**{**FAST, "max_epochs": 0}).fit(X, y).history_) == 0
+    skorchs = NNClassifier(partial_fit_epochs="max_epochs", **{**FAST, "max_epochs": 0})
+    assert len(skorchs.partial_fit(X, y).history_) == 0
 
 
 def test_set_params_refuses_a_callback_the_net_does_not_have():
