@@ -629,6 +629,23 @@ class NNEstimatorMixin(
         outputs = self.forward_iter(data, device="cpu")
         return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
 
+    def trim_for_prediction(self):
+        """skorch's ``trim_for_prediction``; predictions stay what they were.
+
+        skorch removes the criterion, from which ``predict_nonlinearity="auto"``
+        is read: the nonlinearity it gave is kept for the trimmed net.
+        """
+        if not self.__dict__.get("_trimmed_for_prediction"):
+            self.check_is_fitted()
+            self._trimmed_nonlinearity = super()._get_predict_nonlinearity()
+        return super().trim_for_prediction()
+
+    def _get_predict_nonlinearity(self):
+        trimmed = self.__dict__.get("_trimmed_nonlinearity")
+        if trimmed is not None and self.predict_nonlinearity == "auto":
+            return trimmed
+        return super()._get_predict_nonlinearity()
+
     def __sklearn_is_fitted__(self):
         # skorch's restore workflow, initialize() then load_params(), counts.
         return self.initialized_

@@ -609,3 +609,16 @@ def test_batch_size_minus_one_is_the_training_split(small_digits):
     )
     net.fit(X, y)
     assert loader.call_args[1]["batch_size"] == 480  # 600 rows, a fifth held out
+
+
+@pytest.mark.parametrize("Estimator", [NNClassifier, NNBinaryClassifier])
+def test_trimming_for_prediction_keeps_the_predictions(cancer, Estimator):
+    # skorch's save/load guide: trim_for_prediction drops the criterion, from
+    # which predict_nonlinearity="auto" is read.
+    X, y = cancer
+    net = Estimator(**FAST).fit(X, y)
+    proba = net.predict_proba(X)
+    net.trim_for_prediction()
+    np.testing.assert_allclose(net.predict_proba(X), proba, atol=1e-12)
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-12)
