@@ -622,3 +622,9 @@ def test_trimming_for_prediction_keeps_the_predictions(cancer, Estimator):
     np.testing.assert_allclose(net.predict_proba(X), proba, atol=1e-12)
     restored = pickle.loads(pickle.dumps(net))
     np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-12)
+
+
+def test_a_list_of_inputs_of_different_widths_names_the_dict(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match=r"arrays of different shapes.*dict of arrays"):
+        NNClassifier(**FAST).fit([X[:, :40], X[:, 40:]], y)
