@@ -560,9 +560,10 @@ def test_partial_fit_epochs_gives_skorchs_partial_fit_back(small_digits):
 def test_skorchs_valid_acc_callback_takes_its_parameters(small_digits):
     # skorch's callbacks guide renames the accuracy through set_params.
     X, y = small_digits
-    net = NNClassifier(validation_fraction=0.2, **FAST)
+    net = NNClassifier(**FAST)
     net.set_params(callbacks__valid_acc__name="accuracy of valid set")
-    row = net.fit(X, y).history_[-1]
+    with pytest.warns(UserWarning, match=r"valid_acc\(name\) needs validation data"):
+        row = net.fit(X, y).history_[-1]
     assert row["accuracy of valid set"] == row["valid_accuracy"]
     assert "accuracy of valid set_best" in row and "valid_acc" not in row
 

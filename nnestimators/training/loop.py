@@ -198,6 +198,11 @@ class TrainingLoop:
             why = needs_validation(callback, self.get_params_for(f"callbacks__{name}"))
             if why:
                 reasons.append(f"{type(callback).__name__}({why})")
+        # skorch's valid_acc, configured through callbacks__valid_acc__*.
+        configured = self.get_params_for("callbacks__valid_acc")
+        if configured and not configured.get("on_train") and not self._regression:
+            if routed.get("callbacks__valid_acc", True) is not None:
+                reasons.append("valid_acc(" + ", ".join(sorted(configured)) + ")")
         return reasons
 
     def _holds_out_for_callbacks(self):
