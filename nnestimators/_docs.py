@@ -86,17 +86,24 @@ TRAINING_PARAMETERS = """\
         an improvement); 2 adds a progress bar over batches.
     warm_start : bool, default=False
         Continue from the current weights and history on ``fit``.
+    partial_fit_epochs : int or "max_epochs", default=1
+        Epochs each ``partial_fit`` call trains: one pass over the data by
+        default (scikit-learn's convention); ``"max_epochs"`` trains
+        ``max_epochs`` as skorch's ``partial_fit`` does (``SkorchDoctor``
+        calls it). ``partial_fit(..., epochs=n)`` overrides it per call.
     callbacks : list or None, default=None
         Extra skorch callbacks, as ``(name, callback)`` pairs or instances.
         The training control above is made of callbacks too, in
         ``callbacks_`` as ``metrics``, ``lr_schedule``, ``gradient_clip``,
-        ``divergence``, ``best_model`` and ``print_log``; tune them as
+        ``divergence``, ``best_model`` and ``print_log`` (and ``valid_acc``,
+        skorch's name for the validation accuracy, in classifiers); tune them as
         ``callbacks__best_model__patience=...`` or replace them by name.
     train_split : callable or None, default=None
         A skorch split (e.g. ``skorch.dataset.ValidSplit``) used when
         ``validation_fraction`` is 0 or None.
     predict_nonlinearity : callable, "auto" or None, default="auto"
-        Maps module outputs to probabilities; "auto" follows the criterion.
+        Maps module outputs to probabilities; "auto" follows the criterion,
+        or returns a module's own probabilities (``module_outputs_``).
     compile : bool, default=False
         Whether to ``torch.compile`` the module.
     **kwargs

@@ -47,7 +47,9 @@ from .shapes import shape_kwargs
 from .training.checks import check_training_setup
 from .training.history import TrainingHistory
 from .training.loop import TrainingLoop
+from .training.outputs import recognise
 from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
+from .training.skorch_callbacks import is_alias
 
 _store_params = store_params  # the estimators' __init__ use this name
 
@@ -104,6 +106,10 @@ class NNEstimatorMixin(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "partial_fit_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"max_epochs"}),
+        ],
         "callbacks": [list, tuple, StrOptions({"disable"}), None],
         "train_split": [callable, None, Options(bool, {False})],
         "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
@@ -180,7 +186,9 @@ class NNEstimatorMixin(
             Inside cross-validation prefer ``validation_fraction``: a fixed
             set is not re-split per fold.
         **fit_params : dict
-            Passed to the module's ``forward``.
+            Passed to the module's ``forward``, except ``epochs=n``, which
+            trains ``n`` epochs instead of ``max_epochs`` (skorch's
+            ``fit(X, y, epochs=n)``).
 
         Returns
         -------
@@ -190,6 +198,8 @@ class NNEstimatorMixin(
         # skorch's rule: warm_start continues an initialized net (one built by
         # initialize() too, whose data state the first fit then records).
         continuing = self.warm_start and self.initialized_
+        # skorch's fit(X, y, epochs=n) trains n epochs instead of max_epochs.
+        epochs = _epoch_count(fit_params.pop("epochs", None))
         return self._fit(
             X,
             y,
@@ -197,11 +207,12 @@ class NNEstimatorMixin(
             validation_data=validation_data,
             fit_params=fit_params,
             reset=not continuing,
-            epochs=None,
+            epochs=epochs,
+            kind="fit",
         )
 
     def partial_fit(
-        self, X, y=None, classes=None, sample_weight=None, epochs=1, **fit_params
+        self, X, y=None, classes=None, sample_weight=None, epochs=None, **fit_params
     ):
         """Train for ``epochs`` passes over the data (one by default), continuing.
 
@@ -212,9 +223,11 @@ class NNEstimatorMixin(
         classes : array-like, default=None
             Every class of the problem, required by classifiers' first call
             when ``y`` may not show them all; later calls must give the same.
-        epochs : int, default=1
-            Passes over the data (skorch's ``partial_fit`` trains
-            ``max_epochs``; one pass is scikit-learn's convention).
+        epochs : int, default=None
+            Passes over the data; None trains ``partial_fit_epochs`` (one by
+            default, scikit-learn's convention; ``"max_epochs"`` is
+            skorch's). 0 builds the network for the data without training,
+            as skorch's ``fit_loop(X, y, epochs=0)``.
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -222,8 +235,7 @@ class NNEstimatorMixin(
         -------
         self : object
         """
-        if not isinstance(epochs, Integral) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+        epochs = _epoch_count(epochs)
         if "validation_data" in fit_params:
             raise TypeError(
                 "partial_fit takes no validation_data (its fit_params go to the "
@@ -236,7 +248,8 @@ class NNEstimatorMixin(
             validation_data=None,
             fit_params=fit_params,
             reset=not self.initialized_,
-            epochs=int(epochs),
+            epochs=epochs,
+            kind="partial_fit",
             classes=classes,
         )
 
@@ -253,10 +266,15 @@ class NNEstimatorMixin(
         fit_params,
         reset,
         epochs,
+        kind,
         classes=None,
     ):
         self._check_setup(validation_data)
-        self._fit_kind = "fit" if epochs is None else "partial_fit"
+        self._fit_kind = kind
+        if kind == "partial_fit" and epochs is None:
+            # "max_epochs": as many as fit trains (skorch's partial_fit).
+            setting = self.partial_fit_epochs
+            epochs = None if setting == "max_epochs" else int(setting)
         if sklearn.get_config()["enable_metadata_routing"]:
             # Metadata nothing requested fails before any data is read.
             process_routing(self, self._fit_kind, **fit_params)
@@ -280,9 +298,13 @@ class NNEstimatorMixin(
         batch_size = self._resolved_batch_size(n_train, training=True)
         if batch_size == -1:
             batch_size = n_train
-        # A schedule spans max_epochs, whatever one partial_fit call trains.
+        # A schedule spans max_epochs, whatever one partial_fit call trains;
+        # fit(X, y, epochs=n) trains and schedules n.
         schedule_epochs = self._max_epochs(n_train, batch_size)
-        epochs = epochs or schedule_epochs
+        if kind == "fit" and epochs is not None:
+            schedule_epochs = epochs
+        if epochs is None:
+            epochs = schedule_epochs
         with seeded(call_seed, self.device_), self._resolved_device():
             if reset or not self.initialized_:
                 self.initialize()
@@ -305,7 +327,7 @@ class NNEstimatorMixin(
     def _expected_training_rows(self, n_rows):
         if self.__dict__.get("_fit_validation") is not None:
             return n_rows
-        fraction = self._validation_fraction()
+        fraction = self._validation_fraction(n_rows)
         return max(1, n_rows - int(np.ceil(fraction * n_rows)))
 
     def _begin_training(self, seed, batch_size, n_train, epochs):
@@ -317,11 +339,14 @@ class NNEstimatorMixin(
         # partial_fit never restores: the next call continues from here.
         self._restore_at_end = self._fit_kind == "fit"
         self._fitting_batch_sizes = {
-            "iterator_train": batch_size,
+            # -1 stays -1: the iterator takes the length of the training
+            # split, which a train_split decides later (skorch's reading).
+            "iterator_train": -1 if self.batch_size == -1 else batch_size,
             "iterator_valid": self._resolved_batch_size(n_train, training=False),
         }
 
     def _end_training(self):
+        self.__dict__.pop("_loss_input", None)  # decided again at the next call
         self._fitting_batch_sizes = None
         self._fit_validation = None
         self._shuffle_generator = None
@@ -431,6 +456,8 @@ class NNEstimatorMixin(
     def _initialize_module(self, reason=None):
         if "device_" not in self.__dict__:  # called on its own, before initialize
             self.device_ = resolve_device(self.device)
+        if self.initialized_:
+            self._forget_outputs()  # a new module's outputs are read anew
         with self._current_init_context("module"):
             self._announce_reinit("module", self._modules, reason)
             self.initialize_module()
@@ -438,21 +465,18 @@ class NNEstimatorMixin(
         return self
 
     def initialize_criterion(self):
-        """Build ``criterion_`` with per-sample losses, so weights can apply."""
+        """Build ``criterion_`` as skorch does, with the reduction it reports.
+
+        ``get_loss`` asks a ``"mean"`` criterion for per-sample losses only
+        when there are weights to apply.
+        """
         kwargs = self.get_params_for("criterion")
         criterion = self.criterion
         if isinstance(criterion, torch.nn.Module):
             criterion = (
                 type(criterion)(**kwargs) if kwargs else copy.deepcopy(criterion)
             )
-            if hasattr(criterion, "reduction"):
-                criterion.reduction = "none"
-        elif _is_loss_function(criterion):
-            pass  # a plain function of (y_pred, y_true): used as it is
-        else:
-            accepted = _accepted_arguments(criterion)
-            if "reduction" in accepted and "reduction" not in kwargs:
-                kwargs["reduction"] = "none"
+        elif not _is_loss_function(criterion):  # a function is used as it is
             criterion = criterion(**kwargs)
         self.criterion_ = criterion
         # skorch's sample-weight recipe: criterion__reduction="none" and a
@@ -466,6 +490,7 @@ class NNEstimatorMixin(
     def _initialize_criterion(self, reason=None):
         if "device_" not in self.__dict__:
             self.device_ = resolve_device(self.device)
+        self.__dict__.pop("_loss_input", None)  # decided for the criterion built
         with self._current_init_context("criterion"):
             self._announce_reinit("criterion", self._criteria, reason)
             self.initialize_criterion()
@@ -549,6 +574,7 @@ class NNEstimatorMixin(
             # dataset, or through the user's overrides of skorch's steps.
             return self._dataset_outputs(X)  # forward_iter calls get_dataset
         self._set_training(False)
+        self._recognise_outputs_before_predicting(X)
         outputs = []
         rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
         with (
@@ -559,6 +585,33 @@ class NNEstimatorMixin(
                 output = first_output(self.infer(chunk))[:n_rows]
                 outputs.append(output.float().cpu())
         return torch.cat(outputs)
+
+    def _recognise_outputs_before_predicting(self, X):
+        """Read what the module returns from one row's graph, where no fit did.
+
+        A net restored with ``initialize(); load_params(...)`` has seen no
+        training batch; one row through the module with gradients on shows
+        its last operation (softmax, sigmoid, ...), once.
+        """
+        if (
+            not self._recognises_outputs
+            or "module_outputs_" in self.__dict__
+            or self.predict_nonlinearity != "auto"
+        ):
+            return
+        first = (
+            {key: value[:1] for key, value in X.items()}
+            if isinstance(X, dict)
+            else X[:1]
+        )
+        chunk, n_rows = next(_chunks(first, self.device_))
+        if isinstance(chunk, torch.Tensor) and chunk.is_floating_point():
+            chunk = chunk.detach().requires_grad_(True)  # a graph even if frozen
+        with torch.enable_grad():
+            output = first_output(self.infer(chunk))
+        kind, _ = recognise(output[:n_rows], self._independent_outputs())
+        if kind is not None:
+            self.module_outputs_ = kind
 
     def _prediction_hooks_overridden(self):
         """A subclass (or the instance) replaces a step of skorch's prediction.
@@ -576,6 +629,23 @@ class NNEstimatorMixin(
         outputs = self.forward_iter(data, device="cpu")
         return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
 
+    def trim_for_prediction(self):
+        """skorch's ``trim_for_prediction``; predictions stay what they were.
+
+        skorch removes the criterion, from which ``predict_nonlinearity="auto"``
+        is read: the nonlinearity it gave is kept for the trimmed net.
+        """
+        if not self.__dict__.get("_trimmed_for_prediction"):
+            self.check_is_fitted()
+            self._trimmed_nonlinearity = super()._get_predict_nonlinearity()
+        return super().trim_for_prediction()
+
+    def _get_predict_nonlinearity(self):
+        trimmed = self.__dict__.get("_trimmed_nonlinearity")
+        if trimmed is not None and self.predict_nonlinearity == "auto":
+            return trimmed
+        return super()._get_predict_nonlinearity()
+
     def __sklearn_is_fitted__(self):
         # skorch's restore workflow, initialize() then load_params(), counts.
         return self.initialized_
@@ -585,7 +655,8 @@ class NNEstimatorMixin(
 
         Columns: ``epoch``, ``train_loss``, ``valid_loss`` (with validation
         data), ``train_<metric>`` and ``valid_<metric>`` for each metric,
-        ``<key>_best``, ``lr`` and ``dur`` (seconds).
+        ``<key>_best``, ``lr`` and ``dur`` (seconds). skorch's ``valid_acc``,
+        which repeats ``valid_accuracy`` in ``history_``, is left out.
         """
         import pandas as pd
 
@@ -594,7 +665,7 @@ class NNEstimatorMixin(
             {
                 k: v
                 for k, v in row.items()
-                if k != "batches" and not k.endswith("_count")
+                if k != "batches" and not k.endswith("_count") and not is_alias(k, row)
             }
             for row in self.history_
         ]
@@ -639,6 +710,7 @@ class NNEstimatorMixin(
         state = super().__getstate__()
         # Derived per fit; it holds references to callbacks_ as they were.
         state.pop("_hook_callbacks", None)
+        state.pop("_loss_input", None)
         if "_requested_device" in state:  # pickled during fit (a callback)
             state["device"] = state.pop("_requested_device")
         return state
@@ -740,6 +812,16 @@ def _is_loss_function(criterion):
         and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     return len(required) >= 2
+
+
+def _epoch_count(epochs):
+    """None (the estimator decides), or a number of epochs; 0 trains nothing,
+    as skorch's fit_loop(epochs=0) (which builds the net for its data)."""
+    if epochs is None:
+        return None
+    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
+    return int(epochs)
 
 
 def _derive_seed(seed, epochs_done):

@@ -16,6 +16,7 @@ from .base import NNEstimatorMixin
 from .mlp_attributes import LogProbaMixin
 from .modules import MLP
 from .parameters import store_params as _store_params
+from .training.outputs import recognise, to_probabilities
 
 
 class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
@@ -28,6 +29,22 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
 
     _regression = False
     _binary = False
+    _recognises_outputs = True
+
+    def _independent_outputs(self):
+        """Whether outputs score classes independently (sigmoid, not softmax)."""
+        return self._one_logit() or self._is_multilabel()
+
+    def _one_logit(self):
+        """Whether the module gives one logit per sample for two classes.
+
+        ``NNBinaryClassifier`` always; ``NNClassifier`` with a binary
+        cross-entropy criterion (``BCEWithLogitsLoss``/``BCELoss``) on
+        single-label targets, as skorch's ``NeuralNetClassifier`` takes it.
+        """
+        return self._binary or (
+            _takes_one_logit(self.criterion) and not self._is_multilabel()
+        )
 
     @property
     def classes_(self):
@@ -67,9 +84,21 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
                 and self.classes is None
             ):
                 self._check_warm_start_classes(y)
-        if self._binary or codes.ndim == 2:
+        if self._one_logit() and codes.ndim == 1:
+            self._check_one_logit_classes()
+        if self._one_logit() or codes.ndim == 2:
             return codes.astype(np.float32)
         return codes
+
+    def _check_one_logit_classes(self):
+        n_classes = len(self.classes_)
+        if not self._binary and n_classes > 2:
+            name = _criterion_name(self.criterion)
+            raise ValueError(
+                f"criterion={name} takes one logit per sample, for two classes "
+                f"(or multilabel targets); y has {n_classes} classes. Use "
+                "criterion=torch.nn.CrossEntropyLoss (the default) for more."
+            )
 
     def _encode_labels(self, y, classes):
         """``validation.encode_labels`` for classes in any order.
@@ -153,7 +182,7 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
         return self.__dict__.get("_multilabel", False)
 
     def _record_shapes(self, X, targets):
-        self.n_outputs_ = 1 if self._binary else len(self.classes_)
+        self.n_outputs_ = 1 if self._one_logit() else len(self.classes_)
 
     def _metric_context(self):
         if self._is_multilabel():
@@ -222,7 +251,7 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
         """Build ``criterion_``; multilabel targets use ``BCEWithLogitsLoss``."""
         if self._is_multilabel() and self.criterion is torch.nn.CrossEntropyLoss:
             kwargs = self.get_params_for("criterion")
-            self.criterion_ = torch.nn.BCEWithLogitsLoss(reduction="none", **kwargs)
+            self.criterion_ = torch.nn.BCEWithLogitsLoss(**kwargs)
             self._user_weights_losses = False
             return self
         return super().initialize_criterion()
@@ -238,7 +267,7 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
             else:
                 labels = [dataset[i][1] for i in range(len(dataset))]
             self.classes_ = np.unique(np.asarray(torch.as_tensor(np.asarray(labels))))
-        self.n_outputs_ = 1 if self._binary else len(self.classes_)
+        self.n_outputs_ = 1 if self._one_logit() else len(self.classes_)
 
     def _default_metrics(self):
         return ["accuracy"]
@@ -250,10 +279,32 @@ class _ClassifierMixin(LogProbaMixin, NNEstimatorMixin):
         classes = self._known_classes()
         return None if classes is None else np.arange(len(classes))
 
+    def _module_probabilities(self, raw):
+        """The module's outputs as probabilities, when they are some (else None).
+
+        A module ending in softmax, sigmoid or log_softmax (``module_outputs_``)
+        gives its own probabilities; ``predict_nonlinearity`` other than
+        ``"auto"`` is applied as given instead.
+        """
+        if self.predict_nonlinearity != "auto":
+            return None
+        kind = self.__dict__.get("module_outputs_")
+        if kind is None and not self._independent_outputs():
+            kind, _ = recognise(raw)  # a net no fit or probe has read: values
+        return to_probabilities(kind, raw)
+
     def _proba(self, raw):
         # In float64, so that rows sum to one as scikit-learn's metrics expect.
+        module_proba = self._module_probabilities(raw.double())
+        if module_proba is not None:
+            if self._one_logit():
+                module_proba = module_proba.reshape(-1)
+                module_proba = torch.stack((1 - module_proba, module_proba), 1)
+            return module_proba.numpy()
         if self._is_multilabel():
             return torch.sigmoid(raw.double()).numpy()
+        if self._one_logit() and raw.dim() == 2 and raw.shape[1] == 1:
+            raw = raw.reshape(-1)  # skorch's nonlinearity takes one per sample
         proba = self._get_predict_nonlinearity()(raw.double())
         return np.asarray(proba, dtype=np.float64)
 
@@ -320,9 +371,15 @@ class NNClassifier(_ClassifierMixin, NeuralNetClassifier):
         built with the shapes inferred from the data; an instance is copied
         at each fit, which starts from its weights (a pretrained network is
         fine-tuned, the instance itself is never trained).
-    criterion : type, default=torch.nn.CrossEntropyLoss
-        Loss on the logits, built with ``reduction="none"`` so that sample
-        weights apply.
+    criterion : type or torch.nn.Module, default=torch.nn.CrossEntropyLoss
+        Loss on the logits, built as skorch builds it (a class with the
+        ``criterion__*`` arguments); weights apply to any loss with a
+        ``reduction``. A module ending in ``softmax`` trains as in skorch
+        (``NLLLoss`` on the log of its probabilities, with a one-line
+        warning; ``criterion=torch.nn.NLLLoss`` says so and is silent), one
+        ending in ``log_softmax`` trains with either loss, and
+        ``predict_proba`` returns the module's probabilities; see
+        ``module_outputs_``.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
 {TRAINING_PARAMETERS}
@@ -330,6 +387,13 @@ class NNClassifier(_ClassifierMixin, NeuralNetClassifier):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
+    module_outputs_ : {{"logits", "probabilities", "log_probabilities"}}
+        What the module returns, read once from the first training batch's
+        autograd graph (the last operation of ``forward``: softmax, sigmoid,
+        log_softmax), or from the values where no graph names it. It
+        decides what the criterion is given and what ``predict_proba``
+        returns. A net restored with ``initialize()`` and ``load_params``
+        reads it from one row at its first prediction.
 {FITTED_ATTRIBUTES}
     See Also
     --------
@@ -373,6 +437,7 @@ class NNClassifier(_ClassifierMixin, NeuralNetClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        partial_fit_epochs=1,
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",
@@ -397,9 +462,12 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
         built with the shapes inferred from the data; an instance is copied
         at each fit, which starts from its weights (a pretrained network is
         fine-tuned, the instance itself is never trained).
-    criterion : type, default=torch.nn.BCEWithLogitsLoss
-        Loss on the logit, built with ``reduction="none"`` so that sample
-        weights apply.
+    criterion : type or torch.nn.Module, default=torch.nn.BCEWithLogitsLoss
+        Loss on the logit, built as skorch builds it; weights apply to any
+        loss with a ``reduction``. A module ending in ``sigmoid`` trains as
+        in skorch (``BCELoss`` on its probabilities, with a one-line
+        warning; ``criterion=torch.nn.BCELoss`` says so and is silent), and
+        ``predict_proba`` returns its probabilities; see ``module_outputs_``.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
     threshold : float, default=0.5
@@ -409,6 +477,13 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
     ----------
     classes_ : ndarray of shape (2,)
         The two class labels; the second is the positive class.
+    module_outputs_ : {{"logits", "probabilities", "log_probabilities"}}
+        What the module returns, read once from the first training batch's
+        autograd graph (the last operation of ``forward``: softmax, sigmoid,
+        log_softmax), or from the values where no graph names it. It
+        decides what the criterion is given and what ``predict_proba``
+        returns. A net restored with ``initialize()`` and ``load_params``
+        reads it from one row at its first prediction.
 {FITTED_ATTRIBUTES}
     See Also
     --------
@@ -458,6 +533,7 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        partial_fit_epochs=1,
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",
@@ -492,8 +568,13 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
 
     def _frozen_outputs(self, raw):
         outputs = super()._frozen_outputs(raw)
-        outputs["decision_function"] = raw.numpy().astype(np.float64)
+        outputs["decision_function"] = self._logits(raw)
         return outputs
+
+    def _logits(self, raw):
+        raw = raw.double()
+        proba = self._module_probabilities(raw)
+        return (raw if proba is None else torch.logit(proba)).numpy()
 
     def decision_function(self, X):
         """Return the logit of the positive class, ``classes_[1]``.
@@ -506,5 +587,20 @@ class NNBinaryClassifier(_ClassifierMixin, NeuralNetBinaryClassifier):
         Returns
         -------
         logits : ndarray of shape (n_samples,)
+            The module's outputs, or the logit of them for a module that
+            returns probabilities (ends in sigmoid).
         """
-        return self._raw_outputs(X).numpy().astype(np.float64)
+        return self._logits(self._raw_outputs(X))
+
+
+_ONE_LOGIT_LOSSES = (torch.nn.BCEWithLogitsLoss, torch.nn.BCELoss)
+
+
+def _takes_one_logit(criterion):
+    kind = criterion if isinstance(criterion, type) else type(criterion)
+    return isinstance(kind, type) and issubclass(kind, _ONE_LOGIT_LOSSES)
+
+
+def _criterion_name(criterion):
+    kind = criterion if isinstance(criterion, type) else type(criterion)
+    return getattr(kind, "__name__", repr(criterion))

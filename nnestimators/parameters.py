@@ -241,7 +241,9 @@ class ParametersMixin:
         )
 
     def _check_removed_callbacks(self, params):
-        # skorch's rule: a callback set to None has no parameters to set.
+        # skorch's rule: a callback set to None has no parameters to set, and
+        # set_params names only callbacks the net has.
+        self._check_callback_names(params)
         removed = {**self._routed_params(), **params}
         for key in params:
             parts = key.split("__")
@@ -252,6 +254,25 @@ class ParametersMixin:
                         f"Trying to set a parameter for callback {parts[1]} "
                         "which does not exist."
                     )
+
+    def _check_callback_names(self, params):
+        """``callbacks__<name>[__<param>]`` must name a callback, as in skorch."""
+        keys = [key for key in params if key.startswith("callbacks__")]
+        if not keys or "callbacks" in params:  # new callbacks: names follow them
+            return
+        if self.callbacks == "disable":
+            names = set()
+        else:
+            names = {name for name, _ in self._uniquely_named_callbacks()}
+        for key in keys:
+            name, _, param = key[len("callbacks__") :].partition("__")
+            if name in names:
+                continue
+            what = "a parameter for callback" if param else "callback"
+            raise ValueError(
+                f"Trying to set {what} {name} which does not exist. The callbacks "
+                f"are {sorted(names)} (callbacks__<name> replaces one)."
+            )
 
     def _is_nested(self, key):
         owner = key.split("__", 1)[0]
@@ -312,7 +333,9 @@ class ParametersMixin:
         super()._validate_params()
 
     def _warn_reinitialization(self, params):
-        rebuilds = {k for k in params if k.split("__", 1)[0] in ("module", "criterion")}
+        # skorch rebuilds the module for module*; criterion* rebuilds the
+        # criterion and the optimizer only, and the weights stay.
+        rebuilds = {k for k in params if k.split("__", 1)[0] == "module"}
         trained = bool(getattr(self, "history_", None))
         if rebuilds and trained:
             import warnings

@@ -136,25 +136,33 @@ class DataPreparation:
         weights = self._loss_weights(X, y, targets, sample_weight, streaming=True)
         return self._array_dataset(X, y, targets, weights, sample_weight)
 
-    def _validation_fraction(self):
+    def _validation_fraction(self, n_rows=None):
+        """The share of ``n_rows`` to hold out (0.0: none)."""
         fraction = self.validation_fraction
-        if fraction is None:
-            # sklearn's MLP convention: early stopping implies a held-out 10%,
-            # skorch's EarlyStopping or Checkpoint on a valid_* key too.
-            ours = self._uses_monitor() and str(self._monitor_key()).startswith(
-                "valid_"
-            )
-            wants_valid = ours or self._user_callbacks_watch_validation()
-            if wants_valid and self.train_split is None:
-                return AUTO_VALIDATION_FRACTION
+        if fraction is not None:
+            return fraction
+        if self.train_split is not None:
             return 0.0
-        return fraction
+        # sklearn's MLP convention: early stopping implies a held-out 10%.
+        if self._monitors_validation():
+            return AUTO_VALIDATION_FRACTION
+        # So do skorch's callbacks that read validation scores, where there
+        # are rows enough; with too few, they see no validation data, as
+        # under skorch's train_split=None.
+        if self._callbacks_needing_validation():
+            if n_rows is None or _can_hold_out(n_rows, AUTO_VALIDATION_FRACTION):
+                return AUTO_VALIDATION_FRACTION
+        return 0.0
+
+    def _monitors_validation(self):
+        """Whether patience, checkpoints or a plateau schedule watch valid_*."""
+        return self._uses_monitor() and str(self._monitor_key()).startswith("valid_")
 
     def _split(self, dataset, fraction):
         """Hold out ``fraction`` of the rows, stratified for classifiers."""
         n = len(dataset)
         n_valid = math.ceil(fraction * n)
-        if n_valid < 2 or n - n_valid < 1:
+        if not _can_hold_out(n, fraction):
             raise ValueError(
                 f"The validation set is too small: validation_fraction={fraction} "
                 f"holds out {n_valid} of {n} samples, and metrics need at least "
@@ -250,6 +258,12 @@ class PendingDataset:
 
     def build(self, dtype):
         return self._build(validation.cast_X(self.X, dtype))
+
+
+def _can_hold_out(n_rows, fraction):
+    """Whether ``fraction`` of ``n_rows`` leaves 2 validation rows and 1 to train."""
+    n_valid = math.ceil(fraction * n_rows)
+    return n_valid >= 2 and n_rows - n_valid >= 1
 
 
 def _subset(dataset, rows):

@@ -32,8 +32,9 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         built with the shapes inferred from the data; an instance is copied
         at each fit, which starts from its weights (a pretrained network is
         fine-tuned, the instance itself is never trained).
-    criterion : type, default=torch.nn.MSELoss
-        Loss, built with ``reduction="none"`` so that sample weights apply.
+    criterion : type or torch.nn.Module, default=torch.nn.MSELoss
+        Loss, built as skorch builds it; weights apply to any loss with a
+        ``reduction``.
     standardize_target : bool or "auto", default="auto"
         Train on ``(y - mean) / std`` (weighted by ``sample_weight``) and map
         predictions back, so targets on any scale (prices, counts) train as
@@ -96,6 +97,7 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         random_state=None,
         verbose=0,
         warm_start=False,
+        partial_fit_epochs=1,
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",

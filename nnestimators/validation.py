@@ -41,6 +41,23 @@ class InputDtype(NamedTuple):
 FLOAT32_INPUT = InputDtype()
 
 
+def _check_not_inputs_list(X):
+    """A list of arrays of different shapes is skorch's several inputs, which
+    scikit-learn's array-likes cannot be: name the dict that can."""
+    if not isinstance(X, list | tuple) or len(X) < 2:
+        return
+    if not all(hasattr(item, "shape") for item in X):
+        return
+    shapes = sorted({tuple(item.shape) for item in X})
+    if len(shapes) > 1:
+        raise ValueError(
+            f"X is a {type(X).__name__} of {len(X)} arrays of different shapes "
+            f"{shapes}; scikit-learn reads a list as rows. For a module whose "
+            "forward takes several inputs, pass a dict of arrays, one per "
+            "argument of forward (forward(**X))."
+        )
+
+
 def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32_INPUT):
     """Validate X (and y) like scikit-learn estimators do; return numeric data.
 
@@ -65,6 +82,7 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
     if isinstance(X, SliceDataset):
         # skorch's way to give scikit-learn a dataset's X: its rows, stacked.
         X = np.stack([np.asarray(row) for row in X]) if len(X) else np.empty((0,))
+    _check_not_inputs_list(X)
     X = _add_channel_axis(X)
     if not reset:
         _check_image_shape(estimator, X)

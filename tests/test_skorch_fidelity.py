@@ -822,13 +822,24 @@ def test_slice_datasets_work_for_fit_predict_and_cross_validation(classification
     assert np.all(np.isfinite(scores))
 
 
-def test_skorchs_checkpoint_without_validation_still_says_so(classification, tmp_path):
-    # Only EarlyStopping gets the automatic 10%: skorch's Checkpoint explains.
+def test_skorchs_checkpoint_with_validation_refused_still_says_so(
+    classification, tmp_path
+):
+    # Checkpoint gets the automatic 10% (tests/test_skorch_workflows.py);
+    # with validation_fraction=0 there is none, and skorch's message says so.
     X, y = classification
     from skorch.exceptions import SkorchException
 
-    with pytest.raises(SkorchException, match="Make sure you have validation data"):
-        NNClassifier(callbacks=[Checkpoint(dirname=str(tmp_path))], **FAST).fit(X, y)
+    match = (
+        "Key 'valid_loss_best' was not found in history. Make sure you have "
+        "validation data"
+    )
+    with pytest.raises(SkorchException, match=match):
+        NNClassifier(
+            callbacks=[Checkpoint(dirname=str(tmp_path))],
+            validation_fraction=0,
+            **FAST,
+        ).fit(X, y)
 
 
 def test_submodules_left_in_eval_mode_train_as_in_skorch(classification):

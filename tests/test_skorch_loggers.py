@@ -26,11 +26,14 @@ EPOCHS = 3
 def case(request, iris, cancer, diabetes):
     """(estimator class, X, y, epoch keys every fit records) for each estimator."""
     losses = {"train_loss", "valid_loss", "dur", "lr"}
+    # valid_acc: skorch's name for the validation accuracy, logged as stock
+    # skorch logs it.
+    accuracy = {"valid_accuracy", "valid_acc"}
     if request.param == "classifier":
-        return NNClassifier, *iris, losses | {"valid_accuracy"}
+        return NNClassifier, *iris, losses | accuracy
     if request.param == "binary":
         X, y = cancer
-        return NNBinaryClassifier, X[:200], y[:200], losses | {"valid_accuracy"}
+        return NNBinaryClassifier, X[:200], y[:200], losses | accuracy
     X, y = diabetes
     return NNRegressor, X[:200], y[:200], losses
 
@@ -161,6 +164,7 @@ def test_tensorboard_key_mapper_keys_ignored_and_open_writer(
         "valid_loss",
         "train_accuracy",
         "valid_accuracy",
+        "valid_acc",
         "train_neg_log_loss",
         "valid_neg_log_loss",
         "lr",

@@ -23,6 +23,7 @@ FITTED = (
     "n_outputs_",
     "device_",
     "best_epoch_",
+    "module_outputs_",
     "_target_ndim",
     "target_mean_",
     "target_scale_",

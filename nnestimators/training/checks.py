@@ -7,6 +7,8 @@ callbacks.
 """
 
 import difflib
+import inspect
+import warnings
 
 import torch
 from skorch.callbacks import Callback
@@ -49,6 +51,8 @@ def check_training_setup(estimator, validation_data):
         train_scorers = scorers if estimator.metrics is not None else {}
         _check_monitor(estimator, monitor, scorers, train_scorers, has_validation)
     _check_lr_schedule_arguments(estimator)
+    if not estimator._builds_own_components():
+        check_optimizer_arguments(estimator)
     if estimator.checkpoint_dir is not None:
         from ..checkpoints import check_checkpoint_dir
 
@@ -61,6 +65,8 @@ def recorded_keys(scorers, train_scorers, has_validation):
     keys = {"train_loss"} | {f"train_{name}" for name in train_scorers}
     if has_validation:
         keys |= {"valid_loss"} | {f"valid_{name}" for name in scorers}
+        if "accuracy" in scorers:
+            keys.add("valid_acc")  # skorch's name, recorded beside ours
     return keys
 
 
@@ -90,6 +96,62 @@ def _check_lr_schedule_arguments(estimator):
             f"{names} given, but lr_schedule=None: set lr_schedule (e.g. "
             "'step', 'cosine', 'plateau') for them to act."
         )
+
+
+def check_optimizer_arguments(estimator):
+    """``optimizer__*`` must be arguments the optimizer in use takes.
+
+    skorch's default optimizer is SGD, which takes ``momentum`` and
+    ``nesterov``; Adam, the default here, does not. Also warn of an ``lr``
+    meant for SGD given to Adam.
+    """
+    optimizer = estimator.optimizer
+    given = estimator.get_params_for("optimizer")
+    name = getattr(optimizer, "__name__", repr(optimizer))
+    accepted = _keyword_arguments(optimizer)
+    if accepted is not None:
+        valid = sorted((accepted - {"params", "self"}) | {"param_groups"})
+        unknown = sorted(key for key in given if key not in valid)
+        if unknown:
+            hint = ""
+            if set(unknown) <= _keyword_arguments(torch.optim.SGD):
+                hint = (
+                    f" The optimizer here is {name} (skorch's default is SGD): "
+                    "pass optimizer=torch.optim.SGD to use "
+                    + ", ".join(unknown)
+                    + " (with lr=0.01, skorch's default rate)."
+                )
+            raise ValueError(
+                f"Invalid parameter {unknown[0]!r} for optimizer {name} (given as "
+                f"optimizer__{unknown[0]}). Valid parameters are: {valid!r}.{hint}"
+            )
+    lr = given.get("lr", estimator.lr)
+    if optimizer in _ADAM and isinstance(lr, int | float) and lr >= _LARGE_ADAM_LR:
+        warnings.warn(
+            f"lr={lr} is large for {name} (the default optimizer here; skorch's "
+            f"is SGD, where such rates are usual): {name} moves each weight by "
+            "about lr per step, and training may collapse. Pass "
+            "optimizer=torch.optim.SGD to train as skorch does, or an lr near "
+            "1e-3 for Adam.",
+            UserWarning,
+            stacklevel=6,  # the user's fit
+        )
+
+
+# Learning rates meant for SGD (skorch's 0.1, 0.05) make Adam's steps too big.
+_ADAM = (torch.optim.Adam, torch.optim.AdamW)
+_LARGE_ADAM_LR = 0.05
+
+
+def _keyword_arguments(factory):
+    """The names ``factory`` takes, or None when it takes any (``**kwargs``)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind != p.VAR_POSITIONAL}
 
 
 def _user_callback_keys(callbacks):

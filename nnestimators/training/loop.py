@@ -13,6 +13,7 @@ import contextlib
 import operator
 import signal
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,9 @@ from .callbacks import (
 )
 from .metrics import make_scorers
 from .monitor import lower_is_better
+from .outputs import apply_loss_input, loss_input, recognise
 from .sklearn_callbacks import SKLEARN_CALLBACKS, EpochTasks
+from .skorch_callbacks import SkorchAccuracy, needs_validation, validation_notice
 
 # "auto" training length: enough optimiser steps for small tables, at least
 # MIN_EPOCHS passes over large ones.
@@ -67,6 +70,8 @@ _HOOKS = (
     "on_grad_computed",
 )
 _SEQUENCES = (tuple, list)
+# get_loss has not yet decided what the criterion is given.
+_UNSET = object()
 # Losses over class indices whose mean torch weights by weight[y], ignore_index.
 _CLASS_INDEX_LOSSES = (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss)
 _ONE_LOSS_FOR_WEIGHTS = (
@@ -99,6 +104,11 @@ class TrainingLoop:
     """The overrides of skorch's loop and the callbacks built from parameters."""
 
     _batch_state = None
+    # Whether module outputs may be probabilities (classifiers say yes).
+    _recognises_outputs = False
+
+    def _independent_outputs(self):
+        return False
 
     # -- callbacks -----------------------------------------------------------
 
@@ -111,6 +121,10 @@ class TrainingLoop:
             ("train_loss", LossAverage(name="train_loss", on_train=True)),
             ("valid_loss", LossAverage(name="valid_loss")),
             ("metrics", EpochMetrics(self._scorers(), self.metrics is not None)),
+        ]
+        if not self._regression:  # skorch's name for validation accuracy
+            callbacks.append(("valid_acc", SkorchAccuracy()))
+        callbacks += [
             (
                 "lr_schedule",
                 LRSchedule(
@@ -163,16 +177,41 @@ class TrainingLoop:
 
         return self._user_has(EarlyStopping)
 
-    def _user_callbacks_watch_validation(self):
-        """Whether a skorch EarlyStopping of the user's watches a ``valid_*``
-        key (its default), which needs validation data. (skorch's Checkpoint
-        says itself that it needs validation data.)"""
-        from skorch.callbacks import EarlyStopping
+    def _callbacks_needing_validation(self):
+        """The user's callbacks that read validation scores, described.
 
-        return any(
-            isinstance(callback, EarlyStopping)
-            and str(getattr(callback, "monitor", "")).startswith("valid_")
-            for callback in self._user_callbacks()
+        skorch's ``EarlyStopping`` and ``Checkpoint`` on ``valid_*`` keys
+        (their defaults), scoring callbacks scored on validation data,
+        ``LRScheduler`` with ``ReduceLROnPlateau`` on a ``valid_*`` key, and
+        any callback with a ``valid_*`` ``monitor``; with the
+        ``callbacks__<name>__*`` parameters the fit will set on them.
+        """
+        if self.callbacks == "disable":  # skorch's word for no callbacks at all
+            return []
+        mine = {id(callback) for callback in self._user_callbacks()}
+        routed = self._routed_params()
+        reasons = []
+        for name, callback in self._uniquely_named_callbacks():
+            if id(callback) not in mine:
+                continue
+            callback = routed.get(f"callbacks__{name}", callback)  # replaced
+            why = needs_validation(callback, self.get_params_for(f"callbacks__{name}"))
+            if why:
+                reasons.append(f"{type(callback).__name__}({why})")
+        # skorch's valid_acc, configured through callbacks__valid_acc__*.
+        configured = self.get_params_for("callbacks__valid_acc")
+        if configured and not configured.get("on_train") and not self._regression:
+            if routed.get("callbacks__valid_acc", True) is not None:
+                reasons.append("valid_acc(" + ", ".join(sorted(configured)) + ")")
+        return reasons
+
+    def _holds_out_for_callbacks(self):
+        """Whether the automatic hold-out is for the user's callbacks alone."""
+        return (
+            self.validation_fraction is None
+            and self.train_split is None
+            and not self._monitors_validation()
+            and bool(self._callbacks_needing_validation())
         )
 
     def _user_has(self, kind):
@@ -235,7 +274,15 @@ class TrainingLoop:
         valid = self.__dict__.get("_fit_validation")
         if valid is not None:
             return dataset, valid
-        fraction = self._validation_fraction()
+        fraction = self._validation_fraction(len(dataset))
+        if self._holds_out_for_callbacks():
+            warnings.warn(
+                validation_notice(
+                    self._callbacks_needing_validation(), fraction, len(dataset)
+                ),
+                UserWarning,
+                stacklevel=2,
+            )
         if fraction:
             return self._split(dataset, fraction)
         if not self.train_split:
@@ -398,18 +445,28 @@ class TrainingLoop:
         super()._set_training(training)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Loss of one batch: the weighted mean of per-sample losses.
+        """Loss of one batch, as the criterion reduces it; weighted with weights.
 
-        The criterion is built with ``reduction="none"``; the weights are
-        those of the batch being processed (``sample_weight`` times class
-        weights), so an override with skorch's signature works unchanged.
-        A criterion that returns one loss for the batch cannot take weights
-        (``ValueError`` when there are some). With ``criterion__reduction=
-        "none"`` given and ``get_loss`` overridden (skorch's sample-weight
-        recipe), the per-sample losses are returned for the override to
-        reduce. A ``CrossEntropyLoss`` or ``NLLLoss`` with ``weight`` or
-        ``ignore_index`` is averaged as torch's ``reduction="mean"`` does
-        (over ``weight[y]`` of the targets not ignored).
+        Without weights this is ``criterion_(y_pred, y_true)``: the criterion
+        is built with the reduction it reports (torch's ``"mean"`` unless
+        ``criterion__reduction`` says otherwise), as in skorch. With
+        ``sample_weight`` or class weights, a ``"mean"`` criterion gives one
+        loss per sample for this batch, and the weighted mean is returned
+        (a ``CrossEntropyLoss`` or ``NLLLoss`` with ``weight`` or
+        ``ignore_index`` averaged as torch's mean is, over ``weight[y]`` of
+        the targets not ignored); the batch's weights are those of the
+        batch being processed, so an override with skorch's signature works
+        unchanged. A criterion that returns one loss for the batch cannot
+        take weights (``ValueError`` when there are some). With
+        ``criterion__reduction="none"`` given and ``get_loss`` overridden
+        (skorch's sample-weight recipe), the per-sample losses are returned
+        for the override to reduce; without the override they are averaged
+        during a fit (a step needs one loss) and returned as they are
+        outside one (skorch's ``loss_scoring``).
+
+        Outputs that are probabilities (a module ending in ``softmax`` or
+        ``sigmoid``) reach a criterion that takes log-probabilities or
+        logits as skorch gives them: see ``nnestimators.training.outputs``.
         """
         if not (
             isinstance(y_true, torch.Tensor) and y_true.device == self._torch_device
@@ -418,18 +475,25 @@ class TrainingLoop:
         if isinstance(y_pred, torch.Tensor) and y_pred.shape != y_true.shape:
             if y_pred.numel() == y_true.numel() and y_true.dim() >= 1:
                 y_pred = y_pred.reshape(y_true.shape)
-        if isinstance(self.criterion_, torch.nn.NLLLoss):
-            # skorch's convention: modules that return probabilities.
-            y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
-        losses = self.criterion_(y_pred, y_true)
+        transform = self.__dict__.get("_loss_input", _UNSET)
+        if transform is not None:  # probabilities, or not yet recognised
+            y_pred = self._outputs_for_loss(y_pred, transform, training)
+        criterion = self.criterion_
         state = self._batch_state
         weights = None if state is None else state.weights
+        if weights is None:
+            losses = criterion(y_pred, y_true)
+        else:
+            losses = _per_sample_losses(criterion, y_pred, y_true)
         if not isinstance(losses, torch.Tensor) or losses.dim() == 0:
             if weights is not None:
-                raise ValueError(_ONE_LOSS_FOR_WEIGHTS.format(self.criterion_))
+                raise ValueError(_ONE_LOSS_FOR_WEIGHTS.format(criterion))
             return losses
         if self.__dict__.get("_user_weights_losses"):
             return losses  # skorch's recipe: the override reduces them
+        if weights is None and not self.__dict__.get("_fitting_batch_sizes"):
+            if getattr(criterion, "reduction", None) == "none":
+                return losses  # outside a fit, as reported (skorch's loss_scoring)
         counts = _counted_targets(
             self.criterion_, y_true, losses, encoded=state is not None and state.encoded
         )
@@ -441,6 +505,41 @@ class TrainingLoop:
             return losses.mean()
         total = weights.sum().clamp_min(torch.finfo(losses.dtype).tiny)
         return (losses * weights).sum() / total
+
+    def _outputs_for_loss(self, y_pred, transform, training):
+        """The slow path of ``get_loss``: the first batch, or probabilities."""
+        if transform is _UNSET:
+            transform = self._settle_loss_input(y_pred, training)
+        return apply_loss_input(transform, y_pred)
+
+    def _settle_loss_input(self, y_pred, training):
+        """Recognise the module's outputs once; decide what the criterion gets."""
+        if not self._recognises_outputs:
+            self._loss_input = None
+            return None
+        kind = self.__dict__.get("module_outputs_")
+        guessed = False
+        if kind is None:
+            kind, guessed = recognise(y_pred, self._independent_outputs())
+            if kind is None:
+                return None  # no graph to read here: decided on a training batch
+            self.module_outputs_ = kind
+        transform, notice = loss_input(
+            kind,
+            self.criterion_,
+            adaptable=not isinstance(self.criterion, torch.nn.Module),
+            independent=self._independent_outputs(),
+            by_values=guessed,
+        )
+        if notice:
+            warnings.warn(notice, UserWarning, stacklevel=2)
+        self._loss_input = transform
+        return transform
+
+    def _forget_outputs(self):
+        """A new module: its outputs are recognised again on the next batch."""
+        self.__dict__.pop("module_outputs_", None)
+        self.__dict__.pop("_loss_input", None)
 
     def infer(self, x, **fit_params):
         """Run the module on one batch (on ``device_``)."""
@@ -634,6 +733,21 @@ def _counted_targets(criterion, y_true, losses, encoded):
     return torch.where(
         kept, weight.to(losses.dtype)[y_true.masked_fill(~kept, 0)], zero
     )
+
+
+def _per_sample_losses(criterion, y_pred, y_true):
+    """The criterion's losses per sample, for weighting.
+
+    torch's losses read ``reduction`` when called: a ``"mean"`` criterion
+    gives its unreduced losses for this call and reports ``"mean"`` again.
+    """
+    if getattr(criterion, "reduction", None) != "mean":
+        return criterion(y_pred, y_true)
+    criterion.reduction = "none"
+    try:
+        return criterion(y_pred, y_true)
+    finally:
+        criterion.reduction = "mean"
 
 
 def _mean_over_counted(losses, counts, weights):

@@ -2,6 +2,8 @@
 
 from tqdm.auto import tqdm
 
+from .skorch_callbacks import is_alias
+
 # History keys and the short names Keras users know them by.
 _SHORT = {"train_loss": "loss", "valid_loss": "val_loss"}
 
@@ -14,7 +16,7 @@ def epoch_line(row, max_epochs, improved_key=None):
             ("_best", "_count")
         ):
             continue
-        if not isinstance(value, int | float):
+        if not isinstance(value, int | float) or is_alias(key, row):
             continue
         name = _SHORT.get(key, _keras_name(key))
         mark = " *" if key == improved_key else ""
