@@ -1,10 +1,9 @@
 """PyTorch modules as first-class scikit-learn estimators, built on skorch."""
 
+from ._version import __version__
 from .classifiers import NNBinaryClassifier, NNClassifier
 from .regressor import NNRegressor
 from .training.divergence import TrainingDivergedError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NNBinaryClassifier",

@@ -1,120 +1,65 @@
-"""The adapter that makes skorch's nets behave as scikit-learn estimators.
+"""The one adapter that makes skorch's nets behave as scikit-learn estimators.
 
-Data flows one way: validate -> encode -> datasets (``preparation.py``) ->
-skorch's training loop fed by the fast path (``training/loop.py``), with
-training control as callbacks (``training/callbacks.py``) -> history and
-checkpoints -> decoded predictions. The public classes in
-``classifiers.py`` and ``regressor.py`` only say how targets are encoded and
-outputs decoded; parameter storage is in ``parameters.py``.
+A fit flows one way: the settings are checked; the data is validated and
+encoded by the estimator's ``target_`` (``preparation``); one
+``FitSession`` holds what the call decided (``session``); the network is
+built (``building``) and trained by skorch's loop (``training/loop.py``),
+with the training control as callbacks; the history and checkpoints record
+it. Prediction: validated X, the network's raw outputs in chunks
+(``prediction``), decoded by ``target_``.
+
+Every override of skorch's methods is here, as a thin delegation with
+skorch's signature, so a user's subclass overrides them as in skorch. The
+public classes (``classifiers.py``, ``regressor.py``) say which target they
+fit and how they predict.
 """
 
 import contextlib
-import copy
-import inspect
-import os
-from numbers import Integral, Real
+from numbers import Integral
 
-import numpy as np
+import pandas as pd
 import sklearn
-import torch
-from sklearn.utils._param_validation import (
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import check_is_fitted
 from skorch.dataset import Dataset
 from skorch.net import NeuralNet
-from skorch.utils import is_dataset
+from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from . import validation
-from .data import (
-    EMBEDDINGS,
-    first_output,
-    indexed_device,
-    net_layers,
-    prediction_chunks,
-    prediction_rows,
-)
+from . import building, prediction, preparation, saved_state
+from .checkpoints import load_checkpoint
+from .data import indexed_device
 from .mlp_attributes import MLPAttributesMixin
-from .parameters import ParametersMixin, store_params
-from .preparation import DataPreparation
-from .runtime import draw_seed, resolve_device, resolve_n_threads, seeded, torch_threads
-from .shapes import shape_kwargs
+from .overrides import builds_own_components, reduces_own_losses
+from .parameters import PARAMETER_CONSTRAINTS, ParametersMixin
+from .planning import plan_fit
+from .prediction import OutputReading
+from .runtime import resolve_device, resolve_n_threads, seeded, torch_threads
+from .session import current_session, fit_session
+from .targets import Target
+from .training import loop
 from .training.checks import check_training_setup
+from .training.defaults import default_callbacks
 from .training.history import TrainingHistory
-from .training.loop import TrainingLoop
-from .training.outputs import recognise
+from .training.loss import batch_loss
 from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
 from .training.skorch_callbacks import is_alias
 
-_store_params = store_params  # the estimators' __init__ use this name
 
-
-class NNEstimatorMixin(
-    MLPAttributesMixin,
-    CallbackSupportMixin,
-    ParametersMixin,
-    DataPreparation,
-    TrainingLoop,
-):
-    """Shared machinery of ``NNBinaryClassifier``, ``NNClassifier``, ``NNRegressor``.
+class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
+    """What ``NNBinaryClassifier``, ``NNClassifier`` and ``NNRegressor`` share.
 
     Placed before skorch's net in the method resolution order, it keeps
     skorch's loop and callbacks and replaces what scikit-learn's conventions
     rule out (attributes set in ``__init__``, a fixed device, unchecked
-    input), adding validation, label encoding, shape inference, seeding and
-    sample weights.
+    input). Subclasses set ``_target_class`` and implement ``_new_target``.
     """
 
     prefixes_ = NeuralNet.prefixes_ + ["lr_schedule"]
-
-    # Every parameter's valid values, checked once at fit (scikit-learn's way).
-    _parameter_constraints = {
-        "module": [type, torch.nn.Module, callable],
-        "criterion": [type, torch.nn.Module, callable],
-        "optimizer": [type, callable],
-        "lr": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [
-            Interval(Integral, 0, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-            Options(Integral, {-1}),
-        ],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
-        "metrics": [list, tuple, dict, str, callable, None],
-        "monitor": [str],
-        "patience": [Interval(Integral, 0, None, closed="left"), None],
-        "min_delta": [Interval(Real, 0, None, closed="left")],
-        "restore_best_weights": ["boolean"],
-        "checkpoint_dir": [str, os.PathLike, None],
-        "lr_schedule": [str, type, None],
-        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
-        "augment": [callable, None],
-        "device": [str, torch.device, None],
-        "n_threads": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "partial_fit_epochs": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"max_epochs"}),
-        ],
-        "callbacks": [list, tuple, StrOptions({"disable"}), None],
-        "train_split": [callable, None, Options(bool, {False})],
-        "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
-        "compile": ["boolean"],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
+    _target_class = Target
 
     # skorch parameters with skorch's defaults, unless given as keywords.
     iterator_train = DataLoader
@@ -124,27 +69,27 @@ class NNEstimatorMixin(
     torch_load_kwargs = None
     classes = None
 
+    # skorch keeps these in the instance from __init__ on; here they appear
+    # when the net is built (scikit-learn: nothing but parameters in __init__).
     @property
     def initialized_(self):
         """Whether the module, criterion and optimizer have been built."""
-        return self.__dict__.get("_initialized", False)
+        return self.__dict__.get("initialized_", False)
 
     @initialized_.setter
     def initialized_(self, value):
-        self._initialized = value
+        self.__dict__["initialized_"] = value
 
     @property
     def virtual_params_(self):
-        return self.__dict__.setdefault("_virtual_params", {})
+        return self.__dict__.setdefault("virtual_params_", {})
 
     @virtual_params_.setter
     def virtual_params_(self, value):
-        self._virtual_params = value
+        self.__dict__["virtual_params_"] = value
 
-    # scikit-learn's repr: the class and the parameters that differ from defaults.
     def __repr__(self):
-        from sklearn.base import BaseEstimator
-
+        # scikit-learn's: the class and the parameters that differ from defaults.
         return BaseEstimator.__repr__(self)
 
     def __sklearn_tags__(self):
@@ -155,7 +100,26 @@ class NNEstimatorMixin(
         tags.non_deterministic = False
         return tags
 
-    # -- fit ----------------------------------------------------------------
+    # -- the target --------------------------------------------------------------
+
+    def _new_target(self, y):
+        """The unfitted target a fit on ``y`` needs (``y`` is None for a Dataset)."""
+        raise NotImplementedError
+
+    def _target(self):
+        """``target_``, or before any fit a target built from the parameters
+        (skorch's ``initialize(); load_params()`` restores a net unfitted)."""
+        target = self.__dict__.get("target_")
+        return target if target is not None else self._unfitted_target()
+
+    def _unfitted_target(self):
+        return self._new_target(None)
+
+    def _reading(self):
+        """How this net's raw outputs are read as scores (``prediction.OutputReading``)."""
+        return OutputReading(self)
+
+    # -- fit ----------------------------------------------------------------------
 
     def fit(self, X, y=None, sample_weight=None, validation_data=None, **fit_params):
         """Train the network on X and y.
@@ -169,12 +133,9 @@ class NNEstimatorMixin(
             width); a dict of arrays for a module whose ``forward`` takes
             keyword arguments. A torch ``Dataset`` yielding ``(X, y)`` pairs
             is accepted too (then ``y=None``; labels must already be
-            encoded). X's dtype follows the module, at fit as at predict:
-            numeric X becomes the dtype of the module's floating parameters
-            (float32; float64 for a float64 module, as made by
-            ``.double()``), except integer X for a module holding an
-            ``nn.Embedding`` or ``nn.EmbeddingBag``, which stays integer
-            (int64 token ids). A dict of arrays keeps its dtypes.
+            encoded). X's dtype follows the module: float32 (float64 for a
+            float64 module), and integer X stays integer for a module holding
+            an ``nn.Embedding`` or ``nn.EmbeddingBag`` (token ids).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: labels, a multilabel indicator matrix (classifier) or
             values (regressor).
@@ -198,17 +159,9 @@ class NNEstimatorMixin(
         # skorch's rule: warm_start continues an initialized net (one built by
         # initialize() too, whose data state the first fit then records).
         continuing = self.warm_start and self.initialized_
-        # skorch's fit(X, y, epochs=n) trains n epochs instead of max_epochs.
         epochs = _epoch_count(fit_params.pop("epochs", None))
         return self._fit(
-            X,
-            y,
-            sample_weight=sample_weight,
-            validation_data=validation_data,
-            fit_params=fit_params,
-            reset=not continuing,
-            epochs=epochs,
-            kind="fit",
+            X, y, sample_weight, validation_data, fit_params, not continuing, epochs
         )
 
     def partial_fit(
@@ -241,140 +194,90 @@ class NNEstimatorMixin(
                 "partial_fit takes no validation_data (its fit_params go to the "
                 "module's forward); set validation_fraction, or use fit."
             )
+        if epochs is None and self.partial_fit_epochs != "max_epochs":
+            epochs = int(self.partial_fit_epochs)
+        reset = not self.initialized_
         return self._fit(
-            X,
-            y,
-            sample_weight=sample_weight,
-            validation_data=None,
-            fit_params=fit_params,
-            reset=not self.initialized_,
-            epochs=epochs,
-            kind="partial_fit",
-            classes=classes,
+            X, y, sample_weight, None, fit_params, reset, epochs, "partial_fit", classes
         )
-
-    def _has_data_state(self):
-        return "_n_outputs" in self.__dict__ or hasattr(self, "n_outputs_")
 
     def _fit(
         self,
         X,
         y,
-        *,
         sample_weight,
         validation_data,
         fit_params,
         reset,
         epochs,
-        kind,
+        kind="fit",
         classes=None,
     ):
         self._check_setup(validation_data)
-        self._fit_kind = kind
-        if kind == "partial_fit" and epochs is None:
-            # "max_epochs": as many as fit trains (skorch's partial_fit).
-            setting = self.partial_fit_epochs
-            epochs = None if setting == "max_epochs" else int(setting)
         if sklearn.get_config()["enable_metadata_routing"]:
             # Metadata nothing requested fails before any data is read.
-            process_routing(self, self._fit_kind, **fit_params)
-        data_reset = reset or not self._has_data_state()
+            process_routing(self, kind, **fit_params)
+        data_reset = reset or "target_" not in self.__dict__
         if not data_reset:
-            self._check_same_classes(classes)
+            self.target_.check_same_classes(classes)
         if reset or "device_" not in self.__dict__:
             self.device_ = resolve_device(self.device)
-        dataset = self._prepare_data(
-            X, y, sample_weight, reset=data_reset, classes=classes
+        dataset, split_y = preparation.training_data(
+            self, X, y, sample_weight, reset=data_reset, classes=classes, kind=kind
         )
-        self._fit_validation = (
-            None
-            if validation_data is None
-            else self._validation_dataset(validation_data)
-        )
-        seed = draw_seed(self.random_state)
-        previous = 0 if reset else len(getattr(self, "history_", None) or [])
-        call_seed = _derive_seed(seed, previous)
-        n_train = self._expected_training_rows(len(dataset))
-        batch_size = self._resolved_batch_size(n_train, training=True)
-        if batch_size == -1:
-            batch_size = n_train
-        # A schedule spans max_epochs, whatever one partial_fit call trains;
-        # fit(X, y, epochs=n) trains and schedules n.
-        schedule_epochs = self._max_epochs(n_train, batch_size)
-        if kind == "fit" and epochs is not None:
-            schedule_epochs = epochs
-        if epochs is None:
-            epochs = schedule_epochs
-        with seeded(call_seed, self.device_), self._resolved_device():
+        given = None
+        if validation_data is not None:
+            given = preparation.validation_data(self, validation_data)
+        session = plan_fit(self, kind, dataset, given, epochs, reset, split_y)
+        with (
+            seeded(session.seed, self.device_),
+            self._resolved_device(),
+            fit_session(self, session),
+        ):
             if reset or not self.initialized_:
                 self.initialize()
                 self.best_epoch_ = None
             # X validated above takes the dtype of the module built now, once.
-            dataset = self._finish_dataset(dataset)
-            self._fit_validation = self._finish_dataset(self._fit_validation)
-            self._begin_training(call_seed, batch_size, n_train, epochs)
-            self._schedule_epochs = schedule_epochs
-            try:
-                with (
-                    torch_threads(self._thread_count(batch_size, training=True)),
-                    fit_task(self, X, y, epochs),
-                ):
-                    self._train(X, y, dataset, epochs, fit_params)
-            finally:
-                self._end_training()
+            dataset = preparation.finish(self, dataset)
+            session.validation = preparation.finish(self, session.validation)
+            session.reduces_own_losses = reduces_own_losses(self)
+            threads = self._thread_count(session.train_batch_size, training=True)
+            with torch_threads(threads), fit_task(self, X, y, session.epochs):
+                loop.train(self, X, y, dataset, session, fit_params)
         return self
-
-    def _expected_training_rows(self, n_rows):
-        if self.__dict__.get("_fit_validation") is not None:
-            return n_rows
-        fraction = self._validation_fraction(n_rows)
-        return max(1, n_rows - int(np.ceil(fraction * n_rows)))
-
-    def _begin_training(self, seed, batch_size, n_train, epochs):
-        self._stop_requested = False
-        self._shuffle_generator = torch.Generator().manual_seed(seed)
-        self._train_batch_size = batch_size
-        self._planned_epochs = epochs
-        self._final_epoch = len(self.history_) + epochs
-        # partial_fit never restores: the next call continues from here.
-        self._restore_at_end = self._fit_kind == "fit"
-        self._fitting_batch_sizes = {
-            # -1 stays -1: the iterator takes the length of the training
-            # split, which a train_split decides later (skorch's reading).
-            "iterator_train": -1 if self.batch_size == -1 else batch_size,
-            "iterator_valid": self._resolved_batch_size(n_train, training=False),
-        }
-
-    def _end_training(self):
-        self.__dict__.pop("_loss_input", None)  # decided again at the next call
-        self._fitting_batch_sizes = None
-        self._fit_validation = None
-        self._shuffle_generator = None
-        self._batch_state = None
 
     def _thread_count(self, batch_size, training):
         """Torch threads for this work: ``n_threads``, or the ``"auto"`` rule."""
+        input_shape = self.__dict__.get("input_shape_")
         return resolve_n_threads(
             self.n_threads,
-            module=getattr(self, "module_", None),
-            input_shape=getattr(self, "input_shape_", None),
+            module=self.__dict__.get("module_"),
+            input_shape=input_shape if isinstance(input_shape, tuple) else None,
             batch_size=batch_size,
             device=self.device_,
             training=training,
         )
 
-    def _check_same_classes(self, classes):
-        if classes is None or self._regression:
-            return
-        known = getattr(self, "classes_", None)
-        given = np.unique(classes)
-        if known is not None and not np.array_equal(given, known):
-            raise ValueError(
-                f"classes={given.tolist()!r} is not the same as on the first call "
-                f"to partial_fit, which was {np.asarray(known).tolist()!r}."
-            )
+    def _check_setup(self, validation_data):
+        """Parameter mistakes fail before any data is touched."""
+        self.check_training_readiness()  # skorch's: a net trimmed for prediction
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {
+                k: v
+                for k, v in self.get_params(deep=False).items()
+                if k in self._parameter_constraints
+            },
+            caller_name=type(self).__name__,
+        )
+        if not builds_own_components(self):
+            # Otherwise skorch's order: after initialize has registered them.
+            self._check_param_names()
+        self._target_class.check_criterion(self.criterion, type(self).__name__)
+        has_validation = preparation.has_validation(self, validation_data)
+        check_training_setup(self, has_validation)
 
-    # -- building the network -----------------------------------------------
+    # -- building the network (skorch's steps) --------------------------------------
 
     def initialize(self):
         """Build callbacks, module, criterion and optimizer (skorch's ``initialize``).
@@ -384,84 +287,28 @@ class NNEstimatorMixin(
         """
         self.device_ = resolve_device(self.device)
         with self._resolved_device():
-            super().initialize()  # ends with skorch's name check (_validate_params)
+            super().initialize()  # ends with the names' check (_validate_params)
         return self
 
-    def _builds_own_components(self):
-        """Whether a user's subclass builds modules, criteria or optimizers."""
-        for name in (
-            "initialize_module",
-            "initialize_criterion",
-            "initialize_optimizer",
-        ):
-            owner = next(k for k in type(self).__mro__ if name in vars(k))
-            if not owner.__module__.startswith("nnestimators."):
-                return True
-        return False
-
-    def _module_shapes(self):
-        shapes = {}
-        input_shape = getattr(self, "input_shape_", None)
-        if input_shape is not None:
-            shapes["n_features"] = int(np.prod(input_shape))
-            shapes["input_shape"] = input_shape
-        if hasattr(self, "n_outputs_"):
-            shapes["n_outputs"] = self.n_outputs_
-        return shapes
+    @property
+    def _default_callbacks(self):
+        return default_callbacks(self)
 
     def initialize_module(self):
         """Build ``module_``, passing the inferred shapes the constructor asks for."""
-        user_kwargs = self.get_params_for("module")
-        kwargs = shape_kwargs(self.module, user_kwargs, self._module_shapes())
-        if isinstance(self.module, torch.nn.Module):
-            if user_kwargs:
-                module = type(self.module)(**kwargs)
-            else:
-                # A copy: every fit starts from the instance's own weights (a
-                # pretrained network is fine-tuned), and the instance, a
-                # parameter, is never trained.
-                module = copy.deepcopy(self.module)
-        else:
-            try:
-                module = self.module(**kwargs)
-            except TypeError as exc:
-                raise _missing_shape_error(self, exc) from exc
-        if not isinstance(module, torch.nn.Module):
-            raise TypeError(
-                f"module must be a torch.nn.Module class or a callable returning "
-                f"a module; {self.module!r} returned {type(module).__name__}."
-            )
-        self.module_ = module
+        self.module_ = building.build_module(self)
         return self
-
-    def _announce_reinit(self, kind, names, reason):
-        # skorch's message on re-initializing built components (verbose only).
-        kwargs = {}
-        for name in names:
-            kwargs.update(self.get_params_for(name))
-        built = any(
-            isinstance(self.__dict__.get(name + "_"), torch.nn.Module) for name in names
-        )
-        if (kwargs or reason or built) and self.initialized_ and self.verbose:
-            print(reason or self._format_reinit_msg(kind, kwargs))
-
-    def _place_components(self, names):
-        # skorch's step after building: each component to the device, compiled.
-        for name in names:
-            component = getattr(self, name + "_")
-            if isinstance(component, torch.nn.Module):
-                component = component.to(self.device_)
-                setattr(self, name + "_", self.torch_compile(component, name=name))
 
     def _initialize_module(self, reason=None):
         if "device_" not in self.__dict__:  # called on its own, before initialize
             self.device_ = resolve_device(self.device)
-        if self.initialized_:
-            self._forget_outputs()  # a new module's outputs are read anew
+        if self.initialized_:  # a new module's outputs are read anew
+            self.__dict__.pop("module_outputs_", None)
+            self._forget_loss_input()
         with self._current_init_context("module"):
-            self._announce_reinit("module", self._modules, reason)
+            building.announce_reinit(self, "module", self._modules, reason)
             self.initialize_module()
-            self._place_components(self._modules)
+            building.place_components(self, self._modules)
         return self
 
     def initialize_criterion(self):
@@ -470,42 +317,27 @@ class NNEstimatorMixin(
         ``get_loss`` asks a ``"mean"`` criterion for per-sample losses only
         when there are weights to apply.
         """
-        kwargs = self.get_params_for("criterion")
-        criterion = self.criterion
-        if isinstance(criterion, torch.nn.Module):
-            criterion = (
-                type(criterion)(**kwargs) if kwargs else copy.deepcopy(criterion)
-            )
-        elif not _is_loss_function(criterion):  # a function is used as it is
-            criterion = criterion(**kwargs)
-        self.criterion_ = criterion
-        # skorch's sample-weight recipe: criterion__reduction="none" and a
-        # get_loss override that weights what super().get_loss returns.
-        self._user_weights_losses = (
-            self.get_params_for("criterion").get("reduction") == "none"
-            and type(self).get_loss is not TrainingLoop.get_loss
-        )
+        self.criterion_ = building.build_criterion(self)
         return self
 
     def _initialize_criterion(self, reason=None):
         if "device_" not in self.__dict__:
             self.device_ = resolve_device(self.device)
-        self.__dict__.pop("_loss_input", None)  # decided for the criterion built
+        self._forget_loss_input()  # decided for the criterion built
         with self._current_init_context("criterion"):
-            self._announce_reinit("criterion", self._criteria, reason)
+            building.announce_reinit(self, "criterion", self._criteria, reason)
             self.initialize_criterion()
-            self._place_components(self._criteria)
+            building.place_components(self, self._criteria)
         return self
+
+    def _forget_loss_input(self):
+        session = current_session(self)
+        if session is not None:
+            session.loss_input_known = False
 
     def initialize_optimizer(self, triggered_directly=None):
         """Build ``optimizer_``, with fused or foreach kernels where torch has them."""
-        named_parameters = list(self.get_all_learnable_params())
-        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
-        if _has_sparse_gradients(self):
-            # Fused and foreach kernels refuse sparse gradients (at step()).
-            self.optimizer_ = self.optimizer(*args, **kwargs)
-        else:
-            self.optimizer_ = _fast_optimizer(self.optimizer, args, kwargs)
+        self.optimizer_ = building.build_optimizer(self)
         self.lr_scheduler_ = None  # a schedule belongs to one optimizer
         return self
 
@@ -521,113 +353,93 @@ class NNEstimatorMixin(
             self.history_ = TrainingHistory()
         return self
 
-    @property
-    def _torch_device(self):
-        device = self.__dict__.get("_device_cache")
-        if device is None or device[0] != self.device_:
-            device = (self.device_, indexed_device(self.device_))
-            self._device_cache = device
-        return device[1]
+    # -- skorch's loop --------------------------------------------------------------
 
-    # -- checks --------------------------------------------------------------
+    def notify(self, method_name, **cb_kwargs):
+        loop.notify(self, method_name, cb_kwargs)
 
-    def _check_setup(self, validation_data):
-        """Parameter mistakes fail before any data is touched."""
-        self.check_training_readiness()  # skorch's: a net trimmed for prediction
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {
-                k: v
-                for k, v in self.get_params(deep=False).items()
-                if k in self._parameter_constraints
-            },
-            caller_name=type(self).__name__,
-        )
-        if not self._builds_own_components():
-            # Otherwise skorch's order: after initialize has registered them.
-            self._check_param_names()
-        check_training_setup(self, validation_data)
+    def check_data(self, X, y=None):
+        pass  # validated before the loop; skorch's checks would re-read the data
 
-    def _default_metrics(self):
-        return []
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset = self.get_dataset(X, y)
+        session = current_session(self)
+        if session is None:  # called outside a fit: skorch's own split
+            return super().get_split_datasets(X, y, **fit_params)
+        return preparation.split_datasets(self, dataset, session, fit_params)
 
-    def _monitor_key(self):
-        from .training.monitor import canonical_key
+    def get_iterator(self, dataset, training=False):
+        return loop.make_iterator(self, dataset, training)
 
-        return canonical_key(self.monitor)
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch, with the user's labels in the batches callbacks see."""
+        loop.run_epoch(self, iterator, training, prefix, step_fn, fit_params)
 
-    # -- prediction ---------------------------------------------------------
+    def _set_training(self, training=True):
+        # skorch sets the mode before every batch; walking the module tree
+        # each time costs more than a small network's step, so only on change.
+        module = self.__dict__.get("module_")
+        if getattr(module, "training", None) == training:
+            criterion = self.__dict__.get("criterion_")
+            if getattr(criterion, "training", training) == training:
+                if len(self._modules) + len(self._criteria) <= 2:
+                    return
+        super()._set_training(training)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Loss of one batch, as the criterion reduces it; weighted with weights.
+
+        Without weights this is ``criterion_(y_pred, y_true)``: the criterion
+        is built with the reduction it reports (torch's ``"mean"`` unless
+        ``criterion__reduction`` says otherwise), as in skorch. With
+        ``sample_weight`` or class weights, the weighted mean of per-sample
+        losses (a ``CrossEntropyLoss`` or ``NLLLoss`` with ``weight`` or
+        ``ignore_index`` averaged as torch's mean is); the weights are those
+        of the batch being processed, so an override with skorch's signature
+        works unchanged. With ``criterion__reduction="none"`` and
+        ``get_loss`` overridden (skorch's sample-weight recipe), the
+        per-sample losses are returned for the override to reduce; outside
+        a fit a ``"none"`` criterion's losses are returned as they are
+        (skorch's ``loss_scoring``). Outputs that are probabilities reach
+        the criterion as skorch gives them: see
+        ``nnestimators.training.outputs``.
+        """
+        return batch_loss(self, y_pred, y_true, training)
+
+    def infer(self, x, **fit_params):
+        """Run the module on one batch (on ``device_``)."""
+        session = current_session(self)
+        device = session.torch_device if session else indexed_device(self.device_)
+        try:
+            return self._forward(x, device, fit_params)
+        except RuntimeError as exc:
+            if "shapes cannot be multiplied" not in str(exc):
+                raise
+            raise ValueError(
+                f"The module does not fit the data: {exc}. Samples here have "
+                f"shape {tuple(getattr(x, 'shape', ())[1:])}; a module instance "
+                "must be built for that size. Pass the module class instead "
+                "(module=MyNet), and the estimator gives it n_features, "
+                "input_shape and n_outputs inferred from the data."
+            ) from exc
+
+    def _forward(self, x, device, fit_params):
+        if hasattr(x, "device"):  # a tensor
+            return self.module_(x if x.device == device else x.to(device), **fit_params)
+        x = to_tensor(x, device=self.device_)
+        if isinstance(x, dict):
+            return self.module_(**self._merge_x_and_fit_params(x, fit_params))
+        return self.module_(x, **fit_params)
+
+    # -- prediction -------------------------------------------------------------------
 
     def _raw_outputs(self, X):
         """Validated X through the network in bounded chunks; a CPU tensor."""
         with self._resolved_device():
-            return self._raw_outputs_on_device(X)
+            return prediction.raw_outputs(self, X, self._prediction_threads)
 
-    def _raw_outputs_on_device(self, X):
-        self.check_is_fitted()  # skorch's NotInitializedError, a NotFittedError
-        self._get_predict_nonlinearity()  # skorch's TypeError before any work
-        if is_dataset(X):  # skorch's general path (and its callbacks' caching)
-            return self._dataset_outputs(X)
-        X = validation.check_X(self, X, reset=False, dtype=self._input_dtype())
-        if self._uses_custom_dataset() or self._prediction_hooks_overridden():
-            # Rows reach the network as skorch sends them: through the user's
-            # dataset, or through the user's overrides of skorch's steps.
-            return self._dataset_outputs(X)  # forward_iter calls get_dataset
-        self._set_training(False)
-        self._recognise_outputs_before_predicting(X)
-        outputs = []
-        rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
-        with (
-            torch_threads(self._thread_count(rows, training=False)),
-            torch.inference_mode(),
-        ):
-            for chunk, n_rows in _chunks(X, self.device_):
-                output = first_output(self.infer(chunk))[:n_rows]
-                outputs.append(output.float().cpu())
-        return torch.cat(outputs)
-
-    def _recognise_outputs_before_predicting(self, X):
-        """Read what the module returns from one row's graph, where no fit did.
-
-        A net restored with ``initialize(); load_params(...)`` has seen no
-        training batch; one row through the module with gradients on shows
-        its last operation (softmax, sigmoid, ...), once.
-        """
-        if (
-            not self._recognises_outputs
-            or "module_outputs_" in self.__dict__
-            or self.predict_nonlinearity != "auto"
-        ):
-            return
-        first = (
-            {key: value[:1] for key, value in X.items()}
-            if isinstance(X, dict)
-            else X[:1]
-        )
-        chunk, n_rows = next(_chunks(first, self.device_))
-        if isinstance(chunk, torch.Tensor) and chunk.is_floating_point():
-            chunk = chunk.detach().requires_grad_(True)  # a graph even if frozen
-        with torch.enable_grad():
-            output = first_output(self.infer(chunk))
-        kind, _ = recognise(output[:n_rows], self._independent_outputs())
-        if kind is not None:
-            self.module_outputs_ = kind
-
-    def _prediction_hooks_overridden(self):
-        """A subclass (or the instance) replaces a step of skorch's prediction.
-
-        Arrays are otherwise predicted in fixed chunks straight through
-        ``infer``; skorch predicts through ``forward_iter``, ``get_dataset``,
-        ``get_iterator`` and ``evaluation_step``, which its users override.
-        """
-        return any(
-            name in self.__dict__ or not _library_code(type(self), name)
-            for name in _PREDICTION_HOOKS
-        )
-
-    def _dataset_outputs(self, data):
-        outputs = self.forward_iter(data, device="cpu")
-        return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
+    def _prediction_threads(self, rows):
+        return torch_threads(self._thread_count(rows, training=False))
 
     def trim_for_prediction(self):
         """skorch's ``trim_for_prediction``; predictions stay what they were.
@@ -658,8 +470,6 @@ class NNEstimatorMixin(
         ``<key>_best``, ``lr`` and ``dur`` (seconds). skorch's ``valid_acc``,
         which repeats ``valid_accuracy`` in ``history_``, is left out.
         """
-        import pandas as pd
-
         check_is_fitted(self)
         rows = [
             {
@@ -671,7 +481,7 @@ class NNEstimatorMixin(
         ]
         return pd.DataFrame(rows)
 
-    # -- persistence --------------------------------------------------------
+    # -- persistence --------------------------------------------------------------------
 
     def load_params(self, *args, **kwargs):
         """skorch's ``load_params``; any ``device``, ``"auto"`` included.
@@ -690,8 +500,8 @@ class NNEstimatorMixin(
     def _resolved_device(self):
         # skorch (and a skorch user's override: to_tensor(x, device=self.device))
         # reads the device parameter as a torch device; "auto" is not one. While
-        # the net works, it reads what "auto" resolved to.
-        # get_params, clone and pickling still see the parameter as given.
+        # the net works, it reads what "auto" resolved to; get_params, clone
+        # and pickling still see the parameter as given.
         if "_requested_device" in self.__dict__:
             yield  # already resolved by an enclosing call
             return
@@ -708,10 +518,8 @@ class NNEstimatorMixin(
 
     def __getstate__(self):
         state = super().__getstate__()
-        # Derived per fit; it holds references to callbacks_ as they were.
-        state.pop("_hook_callbacks", None)
-        state.pop("_loss_input", None)
-        if "_requested_device" in state:  # pickled during fit (a callback)
+        state.pop("fit_session_", None)  # pickled during a fit (a callback)
+        if "_requested_device" in state:
             state["device"] = state.pop("_requested_device")
         return state
 
@@ -727,19 +535,22 @@ class NNEstimatorMixin(
             object.__setattr__(self, "device_", str(self.device))
         object.__setattr__(self, "device", requested)
 
-    def _write_checkpoint(self, checkpoint_dir):
-        from .checkpoints import write_checkpoint
+    def _checkpoint_fitted(self):
+        """The fitted state a checkpoint keeps, as plain data (``saved_state``)."""
+        return saved_state.fitted_state(self)
 
-        self.checkpoint_path_ = write_checkpoint(
-            self, checkpoint_dir, getattr(self, "checkpoint_path_", None)
-        )
+    def _restore_fitted(self, fitted, version, **options):
+        """Set a checkpoint's fitted state on this estimator (``saved_state``)."""
+        saved_state.restore(self, fitted, version, **options)
 
     @classmethod
-    def from_checkpoint(cls, path, *, trusted=None, **params):
+    def from_checkpoint(cls, path, *, trusted=None, target_kind=None, **params):
         """Load a fitted estimator from a checkpoint folder.
 
         Loading imports and calls nothing the caller did not trust: see
-        ``nnestimators.checkpoints`` for the trust model.
+        ``nnestimators.checkpoints`` for the trust model. The loaded
+        estimator writes checkpoints only where ``checkpoint_dir=`` given
+        here says; the folder it was loaded from is ``checkpoint_path_``.
 
         Parameters
         ----------
@@ -749,6 +560,11 @@ class NNEstimatorMixin(
         trusted : list of classes, default=None
             Your own classes (a module, say) the checkpoint may name, besides
             the built-in allow-list of torch and nnestimators classes.
+        target_kind : {"labels", "multilabel"}, default=None
+            Only for a checkpoint of format 2 (before nnestimators 0.1's
+            target objects) of a classifier trained on the labels 0..k-1,
+            which did not record whether its targets were labels or a
+            multilabel indicator matrix; loading it asks for this.
         **params
             Parameters overriding the saved ones (and trusted with them);
             required for those that could not be saved as plain data.
@@ -758,60 +574,22 @@ class NNEstimatorMixin(
         estimator : object
             A fitted estimator with the checkpoint's weights.
         """
-        from .checkpoints import load_checkpoint
-
-        return load_checkpoint(cls, path, trusted=trusted, **params)
-
-
-_PREDICTION_HOOKS = ("forward_iter", "get_dataset", "get_iterator", "evaluation_step")
-
-
-def _library_code(cls, name):
-    """Whether ``cls.name`` is defined by skorch or nnestimators."""
-    owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
-    module = getattr(owner, "__module__", "") or ""
-    return module.split(".")[0] in {"skorch", "nnestimators"}
-
-
-def _chunks(X, device):
-    if isinstance(X, dict):
-        n = len(next(iter(X.values())))
-        step = 65536
-        for start in range(0, n, step):
-            chunk = {
-                key: torch.as_tensor(value[start : start + step]).to(device)
-                for key, value in X.items()
-            }
-            yield chunk, len(next(iter(chunk.values())))
-        return
-    yield from prediction_chunks(X, device)
-
-
-def _missing_shape_error(estimator, exc):
-    return TypeError(
-        f"Could not build the module {estimator.module!r}: {exc}. Before fit, "
-        "the shapes inferred from the data (n_features, input_shape, "
-        "n_outputs) are unknown: pass them as module__<name>=... or call fit."
-    )
-
-
-def _accepted_arguments(factory):
-    try:
-        return inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return {}
-
-
-def _is_loss_function(criterion):
-    if isinstance(criterion, type) or not inspect.isfunction(criterion):
-        return False
-    required = [
-        p
-        for p in _accepted_arguments(criterion).values()
-        if p.default is p.empty
-        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return len(required) >= 2
+        estimator = load_checkpoint(
+            cls,
+            path,
+            family=saved_state.estimator_family(NNEstimator),
+            library=saved_state.library_classes(),
+            restore_options={"target_kind": target_kind},
+            trusted=trusted,
+            **params,
+        )
+        # A warm-started fit continues this fit's folder when it lies in the
+        # checkpoint_dir given here (a checkpoint never restores one).
+        best_model = dict(estimator.callbacks_).get("best_model")
+        if best_model is not None:
+            best_model.folder_ = estimator.checkpoint_path_
+            best_model.written_history_ = estimator.history_
+        return estimator
 
 
 def _epoch_count(epochs):
@@ -822,28 +600,3 @@ def _epoch_count(epochs):
     if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
     return int(epochs)
-
-
-def _derive_seed(seed, epochs_done):
-    # Continued training (partial_fit, warm_start) gets fresh but reproducible
-    # batches and dropout masks.
-    if epochs_done == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, epochs_done]).generate_state(1)[0])
-
-
-def _has_sparse_gradients(net):
-    """Whether a module has an embedding with ``sparse=True``."""
-    return any(
-        isinstance(layer, EMBEDDINGS) and layer.sparse for layer in net_layers(net)
-    )
-
-
-def _fast_optimizer(optimizer, args, kwargs):
-    accepted = _accepted_arguments(optimizer)
-    if "fused" in accepted and "fused" not in kwargs and "foreach" not in kwargs:
-        try:
-            return optimizer(*args, fused=True, **kwargs)
-        except (RuntimeError, ValueError, TypeError):
-            return optimizer(*args, foreach=True, **kwargs)
-    return optimizer(*args, **kwargs)

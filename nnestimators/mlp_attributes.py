@@ -2,24 +2,19 @@
 
 Code written against ``MLPClassifier`` reads ``n_iter_``, ``loss_curve_``,
 ``best_loss_``, ``validation_scores_`` and ``best_validation_score_`` after
-fit, and ``predict_log_proba``. ``MLPAttributesMixin`` gives the three
-estimators the same names, computed from ``history_`` (one record per
-epoch), so nothing is stored twice and the values follow ``warm_start`` and
-``partial_fit``. ``LogProbaMixin`` adds ``predict_log_proba`` to the
-classifiers.
+fit. ``MLPAttributesMixin`` gives the three estimators the same names, read
+from ``history_`` (one record per epoch), so nothing is stored twice and the
+values follow ``warm_start`` and ``partial_fit``.
 
 Before fit every attribute raises ``AttributeError``: ``hasattr`` is False
 and scikit-learn's ``check_is_fitted`` (which only looks at the instance's
 own attributes) is not fooled by the class-level properties.
 
-Both mixins go before the estimator's other bases, e.g.
-``class NNClassifier(MLPAttributesMixin, LogProbaMixin, _ClassifierMixin,
-NeuralNetClassifier)``.
+``NNEstimator`` (``base.py``) includes the mixin: it is a read-only view of
+the history, in scikit-learn's sense.
 """
 
 import math
-
-import numpy as np
 
 # Appended to the "Attributes" section of the estimators' docstrings.
 MLP_ATTRIBUTES_DOC = """\
@@ -140,27 +135,3 @@ class MLPAttributesMixin:
             return None
         finite = [s for s in scores if not math.isnan(s)]
         return max(finite) if finite else math.nan
-
-
-class LogProbaMixin:
-    """``predict_log_proba`` for classifiers with a ``predict_proba``."""
-
-    def predict_log_proba(self, X):
-        """Return the log of ``predict_proba(X)``, columns ordered as ``classes_``.
-
-        As ``MLPClassifier.predict_log_proba``: ``np.log`` of the
-        probabilities, without clipping, so a probability that is exactly 0
-        gives ``-inf`` (``np.log(predict_proba(X))`` holds exactly).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Samples shaped like the training data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(proba, out=proba)

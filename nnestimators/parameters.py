@@ -1,19 +1,26 @@
 """Where parameters live: scikit-learn's storage rules on top of skorch's routing.
 
-Constructor arguments are stored untouched. Named parameters are plain
-attributes; routed ones (``module__*``, ``optimizer__*``, ``callbacks__*``,
-...) and anything unknown live in a private dict, so that scikit-learn's
+The parameters are the named arguments of the estimator's constructor (and,
+for a subclass whose ``__init__`` forwards ``**kwargs``, of its parents'),
+stored untouched as attributes; scikit-learn's rule. Routed arguments
+(``module__*``, ``optimizer__*``, ``callbacks__*``, ...) and anything
+unknown live in a private dict, so that scikit-learn's
 ``check_no_attributes_set_in_init`` holds, yet they read as attributes, are
 returned by ``get_params`` and survive ``clone`` (an unknown name then fails
-at ``fit`` in skorch's words instead of being silently dropped).
+at ``fit`` in skorch's words instead of being silently dropped). Whatever
+else is set on the estimator (in ``fit``, by a callback) is state.
 """
 
-import contextlib
 import difflib
-import functools
 import inspect
+import os
+import warnings
+from numbers import Integral, Real
 
+import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from skorch.utils import params_for
 
 # skorch parameters these estimators take as keywords, stored as attributes.
 SKORCH_KEYWORDS = frozenset(
@@ -29,13 +36,54 @@ SKORCH_KEYWORDS = frozenset(
 # Keys skorch's own __init__ accepts for its internal bookkeeping.
 _SKORCH_STATE = frozenset({"history", "initialized_", "virtual_params_"})
 
+# Every parameter's valid values, checked once at fit (scikit-learn's way).
+PARAMETER_CONSTRAINTS = {
+    "module": [type, torch.nn.Module, callable],
+    "criterion": [type, torch.nn.Module, callable],
+    "optimizer": [type, callable],
+    "lr": [Interval(Real, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+    "batch_size": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+        Options(Integral, {-1}),
+    ],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
+    "metrics": [list, tuple, dict, str, callable, None],
+    "monitor": [str],
+    "patience": [Interval(Integral, 0, None, closed="left"), None],
+    "min_delta": [Interval(Real, 0, None, closed="left")],
+    "restore_best_weights": ["boolean"],
+    "checkpoint_dir": [str, os.PathLike, None],
+    "lr_schedule": [str, type, None],
+    "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+    "augment": [callable, None],
+    "device": [str, torch.device, None],
+    "n_threads": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+        None,
+    ],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "partial_fit_epochs": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"max_epochs"}),
+    ],
+    "callbacks": [list, tuple, StrOptions({"disable"}), None],
+    "train_split": [callable, None, Options(bool, {False})],
+    "predict_nonlinearity": [callable, StrOptions({"auto"}), None],
+    "compile": ["boolean"],
+}
+
 
 def store_params(estimator, params):
     """Store constructor arguments untouched (scikit-learn's convention)."""
     kwargs = params.pop("kwargs", {})
     for name, value in params.items():
         if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
+            object.__setattr__(estimator, name, value)
     routed = estimator.__dict__.setdefault("_routed", {})
     for name, value in kwargs.items():
         if name in SKORCH_KEYWORDS:
@@ -49,61 +97,14 @@ def store_params(estimator, params):
             routed[name] = value
 
 
-def _constructing(init):
-    """Wrap a class's own ``__init__`` to count nested constructions.
+class ParametersMixin:
+    """Parameter storage, names, ``set_params`` and the name checks.
 
-    Attributes set while any ``__init__`` runs are parameters (skorch's way
-    for subclasses: ``self.lambda1 = lambda1``); those set afterwards (in
-    ``fit``, ``initialize``, a callback) are state.
+    ``_parameter_hints`` maps names the estimator does not take to a hint
+    naming the equivalent setting (an ``MLPClassifier`` name, say).
     """
 
-    @functools.wraps(init)
-    def __init__(self, *args, **kwargs):
-        with _nested(self, _DEPTH):
-            init(self, *args, **kwargs)
-
-    __init__.__wrapped_for_params__ = True
-    return __init__
-
-
-@contextlib.contextmanager
-def _nested(estimator, key):
-    """Count, in the instance, how many blocks of one kind are running."""
-    state = estimator.__dict__
-    state[key] = state.get(key, 0) + 1
-    try:
-        yield
-    finally:
-        # Removed at 0: the count never reaches a pickle or a clone.
-        depth = estimator.__dict__.get(key, 1) - 1
-        if depth > 0:
-            estimator.__dict__[key] = depth
-        else:
-            estimator.__dict__.pop(key, None)
-
-
-# Instance keys: how many __init__ are running; whether set_params is setting.
-_DEPTH = "_init_depth"
-_SETTING = "_setting_params"
-
-
-class ParametersMixin:
-    """Parameter storage, names, ``set_params`` and the name checks."""
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is not None and not getattr(init, "__wrapped_for_params__", False):
-            type.__setattr__(cls, "__init__", _constructing(init))
-
-    def _is_parameter_write(self, name):
-        # In an __init__ or set_params; or a name that already is a parameter.
-        state = self.__dict__
-        return (
-            state.get(_DEPTH, 0) > 0
-            or state.get(_SETTING, 0) > 0
-            or (name in state and name not in state.get("_state_names", ()))
-        )
+    _parameter_hints = {}
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: routed parameters.
@@ -117,19 +118,10 @@ class ParametersMixin:
     def __setattr__(self, name, value):
         if "__" in name and not name.startswith("_"):
             self.__dict__.setdefault("_routed", {})[name] = value
-        elif (
-            name.startswith("_")
-            or name in signature_names(type(self))
-            or "_routed" not in self.__dict__  # a subclass's __init__, before ours
-        ):
+        elif name.startswith("_") or name in signature_names(type(self)):
             object.__setattr__(self, name, value)
         else:
-            if not name.endswith("_") and not self._is_parameter_write(name):
-                # State a subclass keeps (self.epochs_seen in a callback,
-                # self.n_rows in its fit), set outside any __init__ and not by
-                # set_params: clone must not pass it to __init__.
-                self.__dict__.setdefault("_state_names", set()).add(name)
-            # skorch's hook registers torch components (module_, ...) as before.
+            # skorch's hook registers torch components (module_, ...).
             super().__setattr__(name, value)
 
     def __delattr__(self, name):
@@ -155,22 +147,11 @@ class ParametersMixin:
         return params
 
     def _get_params_for(self, prefix):
-        from skorch.utils import params_for
-
         return params_for(prefix, self._routed_params())
 
     def _get_param_names(self):
         names = set(signature_names(type(self)))
-        # A subclass may set parameters of its own in __init__ (skorch's way).
-        state = self.__dict__.get("_state_names", ())
-        names.update(
-            k
-            for k in self.__dict__
-            if not k.startswith("_")
-            and not k.endswith("_")
-            and k != "forward_iter"
-            and k not in state
-        )
+        names.update(k for k in SKORCH_KEYWORDS if k in self.__dict__)
         names.update(self._routed_params())
         return sorted(names)
 
@@ -179,21 +160,21 @@ class ParametersMixin:
         if "_requested_device" in self.__dict__:
             # While the net works, self.device reads the resolved device.
             params["device"] = self.__dict__["_requested_device"]
-        fitting = self.__dict__.get("_fitting_batch_sizes")
-        if deep and fitting:
+        session = self.__dict__.get("fit_session_")
+        if deep and session is not None:
             # skorch's ProgressBar reads batch sizes from get_params; during
             # a fit it sees the numbers "auto" stands for.
-            for name, size in fitting.items():
+            for name, size in session.iterator_batch_sizes.items():
                 params.setdefault(f"{name}__batch_size", size)
         return params
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
-        fitting = self.__dict__.get("_fitting_batch_sizes")
-        if fitting and prefix in fitting:
+        session = self.__dict__.get("fit_session_")
+        if session is not None and prefix in session.iterator_batch_sizes:
             # A get_iterator override reads the batch size where skorch's
             # does; during a fit it is the number "auto" stands for.
-            params.setdefault("batch_size", fitting[prefix])
+            params.setdefault("batch_size", session.iterator_batch_sizes[prefix])
         return params
 
     def set_params(self, **params):
@@ -207,7 +188,7 @@ class ParametersMixin:
         names = set(self._get_param_names())
         for key in params:
             self._check_settable(key, names)
-        self._check_removed_callbacks(params)
+        self._check_callback_names(params)
         # Parameters of a parameter that is itself an estimator-like object
         # (augment__max_shift, say) go to that object, as scikit-learn does.
         nested = {k: v for k, v in params.items() if self._is_nested(k)}
@@ -217,16 +198,10 @@ class ParametersMixin:
             return self
         if self.initialized_:
             self._warn_reinitialization(params)
-            with self._setting_parameters():
-                super().set_params(**params)
-            return self
-        with self._setting_parameters():
-            for key, value in params.items():
-                setattr(self, key, value)
+            return super().set_params(**params)
+        for key, value in params.items():
+            setattr(self, key, value)
         return self
-
-    def _setting_parameters(self):
-        return _nested(self, _SETTING)
 
     def _check_settable(self, key, names):
         if key in names or self._is_nested(key):
@@ -235,28 +210,20 @@ class ParametersMixin:
             return
         raise ValueError(
             f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
-            + _did_you_mean(key, names | set(self._prefixes()))
+            + self._hint(key, names | set(self._prefixes()))
             + f"Valid parameters are: {sorted(signature_names(type(self)))}, "
             "and routed names such as module__<name>."
         )
 
-    def _check_removed_callbacks(self, params):
-        # skorch's rule: a callback set to None has no parameters to set, and
-        # set_params names only callbacks the net has.
-        self._check_callback_names(params)
-        removed = {**self._routed_params(), **params}
-        for key in params:
-            parts = key.split("__")
-            if len(parts) == 3 and parts[0] == "callbacks":
-                owner = "callbacks__" + parts[1]
-                if owner in removed and removed[owner] is None:
-                    raise ValueError(
-                        f"Trying to set a parameter for callback {parts[1]} "
-                        "which does not exist."
-                    )
+    def _hint(self, key, candidates):
+        hint = self._parameter_hints.get(key)
+        if hint is not None:
+            return f"({hint}) "
+        return _did_you_mean(key, candidates)
 
     def _check_callback_names(self, params):
-        """``callbacks__<name>[__<param>]`` must name a callback, as in skorch."""
+        """``callbacks__<name>[__<param>]`` must name a callback, as in skorch;
+        a callback set to None has no parameters to set."""
         keys = [key for key in params if key.startswith("callbacks__")]
         if not keys or "callbacks" in params:  # new callbacks: names follow them
             return
@@ -264,8 +231,15 @@ class ParametersMixin:
             names = set()
         else:
             names = {name for name, _ in self._uniquely_named_callbacks()}
+        removed = {**self._routed_params(), **params}
         for key in keys:
             name, _, param = key[len("callbacks__") :].partition("__")
+            gone = removed.get(f"callbacks__{name}", True) is None
+            if param and gone:
+                raise ValueError(
+                    f"Trying to set a parameter for callback {name} which does "
+                    "not exist."
+                )
             if name in names:
                 continue
             what = "a parameter for callback" if param else "callback"
@@ -288,11 +262,25 @@ class ParametersMixin:
         head = key.split("__", 1)[0]
         return head if head in self._prefixes() else None
 
-    def _check_param_names(self):
-        """Routed and unknown names, in skorch's words.
+    def _validate_params(self):
+        """skorch's check at ``initialize``: a warning for shuffled validation
+        batches, then the names (``_check_param_names``)."""
+        if self._routed_params().get("iterator_valid__shuffle"):
+            warnings.warn(
+                "You set iterator_valid__shuffle=True; this is most likely not "
+                "what you want because the values returned by predict and "
+                "predict_proba will be shuffled.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self._check_param_names()
 
-        A routed-looking name with a misspelt prefix (``modul__dropout``)
-        gets a suggestion as a missing double underscore does.
+    def _check_param_names(self):
+        """skorch's check of routed and unknown names, with suggestions.
+
+        Misspelt prefixes (``modul__dropout``) and missing double
+        underscores get a suggestion; names the estimator does not take but
+        ``_parameter_hints`` knows get the hint.
         """
         known = set(signature_names(type(self))) | SKORCH_KEYWORDS
         prefixes = sorted(self._prefixes(), key=lambda p: (-len(p), p))
@@ -320,26 +308,28 @@ class ParametersMixin:
                 "subclass; if that is the case, the subclass should deal with "
                 "the new arguments explicitly."
             )
+            messages.extend(
+                f"{key}: {self._parameter_hints[key]}"
+                for key in unexpected
+                if key in self._parameter_hints
+            )
         messages.extend(
             f"Got an unexpected argument {key}, did you mean {suggestion}?"
             for key, suggestion in sorted(suggestions)
         )
+        if self.use_caching not in ("auto", False, True):
+            messages.append(
+                f"Incorrect value for use_caching used ('{self.use_caching}'), "
+                "use one of: auto, False, True"
+            )
         if messages:
             raise ValueError("\n".join(messages))
-
-    def _validate_params(self):
-        # skorch's check at initialize; ours gives suggestions for typos.
-        self._check_param_names()
-        super()._validate_params()
 
     def _warn_reinitialization(self, params):
         # skorch rebuilds the module for module*; criterion* rebuilds the
         # criterion and the optimizer only, and the weights stay.
         rebuilds = {k for k in params if k.split("__", 1)[0] == "module"}
-        trained = bool(getattr(self, "history_", None))
-        if rebuilds and trained:
-            import warnings
-
+        if rebuilds and self.__dict__.get("history_"):
             warnings.warn(
                 f"Re-initializing module because the following parameters were "
                 f"re-set: {', '.join(sorted(rebuilds))}. The trained weights are "

@@ -1,24 +1,23 @@
-"""Regression with one or several targets."""
+"""Regression with one or several targets.
+
+The fitted ``target_`` (a ``ScaledTarget``) standardises ``y`` for the
+network and maps its outputs back to the units and shape of ``y``.
+"""
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNetRegressor
-from skorch.dataset import Dataset
-from skorch.utils import data_from_dataset
 
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from .base import NNEstimatorMixin
+from .base import NNEstimator
 from .modules import MLP, builds_own_module
 from .parameters import store_params as _store_params
-
-# "auto" standardizes a user module's targets beyond this mean or spread.
-AUTO_SCALE_LIMIT = 10.0
+from .targets import ScaledTarget
 
 
-class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
+class NNRegressor(NNEstimator, NeuralNetRegressor):
     __doc__ = f"""A PyTorch network as a scikit-learn regressor.
 
     ``y`` may be 1-d or 2-d; ``predict`` returns the shape ``y`` had at fit.
@@ -48,7 +47,8 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     Attributes
     ----------
 {FITTED_ATTRIBUTES}    target_mean_, target_scale_ : ndarray of shape (n_targets,)
-        The standardisation of ``y`` (0 and 1 with ``standardize_target=False``).
+        The standardisation of ``y`` (0 and 1 with ``standardize_target=False``),
+        read from ``target_``.
 
     See Also
     --------
@@ -66,11 +66,11 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
     True
     """
 
-    _regression = True
     _parameter_constraints = {
-        **NNEstimatorMixin._parameter_constraints,
+        **NNEstimator._parameter_constraints,
         "standardize_target": ["boolean", StrOptions({"auto"})],
     }
+    _target_class = ScaledTarget
 
     def __init__(
         self,
@@ -112,97 +112,26 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         tags.target_tags.single_output = True
         return tags
 
-    def _encode_target(self, y, *, reset, classes, sample_weight=None):
-        targets = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        if reset:
-            self._target_ndim = np.ndim(y)
-            self.target_mean_, self.target_scale_ = self._target_statistics(
-                targets, sample_weight
+    def _new_target(self, y):
+        return ScaledTarget(self.standardize_target, builds_own_module(self.module))
+
+    @property
+    def target_mean_(self):
+        """The mean ``y`` is trained minus (0 when not standardised)."""
+        return self._fitted_target("target_mean_").mean_
+
+    @property
+    def target_scale_(self):
+        """The spread ``y`` is trained divided by (1 when not standardised)."""
+        return self._fitted_target("target_scale_").scale_
+
+    def _fitted_target(self, name):
+        target = self.__dict__.get("target_")
+        if target is None:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r} before fit."
             )
-        elif targets.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {targets.shape[1]} targets, but {type(self).__name__} was "
-                f"fitted with {self.n_outputs_}."
-            )
-        return ((targets - self.target_mean_) / self.target_scale_).astype(np.float32)
-
-    def _target_statistics(self, targets, sample_weight):
-        """Mean and scale the network learns targets in (0 and 1 when off)."""
-        n_targets = targets.shape[1]
-        if self.standardize_target is False:
-            return np.zeros(n_targets), np.ones(n_targets)
-        # Weighted, so that integer weights and repeated rows agree.
-        weights = None
-        if sample_weight is not None:
-            weights = _check_sample_weight(
-                sample_weight, targets, ensure_non_negative=True
-            )
-            weights = weights if weights.sum() > 0 else None  # refused later
-        mean = np.average(targets, axis=0, weights=weights)
-        variance = np.average((targets - mean) ** 2, axis=0, weights=weights)
-        scale = np.sqrt(variance)
-        if not self._standardizes(mean, scale):
-            return np.zeros(n_targets), np.ones(n_targets)
-        return mean, np.where(scale > 0, scale, 1.0)
-
-    def _standardizes(self, mean, scale):
-        """``standardize_target="auto"``: for our modules, or targets far from unit scale.
-
-        A module of your own sees ``y`` as given (skorch's behaviour) while
-        the target is of order one, where networks train well either way.
-        """
-        if self.standardize_target != "auto":
-            return bool(self.standardize_target)
-        far_from_unit = np.max(np.maximum(np.abs(mean), scale)) > AUTO_SCALE_LIMIT
-        return builds_own_module(self.module) or bool(far_from_unit)
-
-    def _record_shapes(self, X, targets):
-        self.n_outputs_ = targets.shape[1]
-
-    def _record_dataset_targets(self, dataset, first_y, y=None):
-        # A Dataset's targets are used as they are.
-        self.target_mean_, self.target_scale_ = 0.0, 1.0
-        if isinstance(dataset, Dataset):
-            _, targets = data_from_dataset(dataset)
-            self._target_ndim = np.ndim(targets)
-        else:
-            self._target_ndim = 1 + first_y.dim()
-        self.n_outputs_ = max(1, first_y.numel())
-
-    def _metric_targets(self, targets):
-        targets = targets * self.target_scale_ + self.target_mean_
-        return targets.ravel() if self._target_ndim == 1 else targets
-
-    def _metric_classes(self):
-        return None
-
-    def _metric_context(self):
-        return "regression"
-
-    def _check_criterion(self):
-        pass
-
-    def _decode_batch_targets(self, targets):
-        mean = getattr(self, "target_mean_", 0.0)
-        scale = getattr(self, "target_scale_", 1.0)
-        if np.all(np.asarray(mean) == 0) and np.all(np.asarray(scale) == 1):
-            return targets
-        values = targets.double().reshape(len(targets), -1).cpu().numpy()
-        values = values * scale + mean
-        return torch.as_tensor(values.reshape(targets.shape), dtype=torch.float32)
-
-    def _frozen_outputs(self, raw):
-        return {"predict": self._predictions(raw)}
-
-    def _decode(self, raw, dtype=np.float64):
-        values = raw.numpy().astype(np.float64).reshape(len(raw), -1)
-        values = values * getattr(self, "target_scale_", 1.0)
-        values = values + getattr(self, "target_mean_", 0.0)
-        n_outputs = values.shape[1]
-        if self.__dict__.get("_target_ndim", 1 if n_outputs == 1 else 2) == 1:
-            values = values.reshape(len(values))
-        # float32 X gives float32 predictions, as MLPRegressor does.
-        return values.astype(dtype, copy=False)
+        return target
 
     def predict(self, X):
         """Return predictions shaped like the ``y`` given to fit.
@@ -216,14 +145,13 @@ class NNRegressor(NNEstimatorMixin, NeuralNetRegressor):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
+        # float32 X gives float32 predictions, as MLPRegressor does.
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        return self._predictions(self._raw_outputs(X), dtype)
-
-    def _predictions(self, raw, dtype=np.float64):
+        raw = self._raw_outputs(X)
         # skorch's predict_nonlinearity ("auto": none for a regression loss),
         # on the network's outputs before they go back to the units of y.
         raw = torch.as_tensor(self._get_predict_nonlinearity()(raw)).float()
-        return self._decode(raw, dtype)
+        return self._target().values(raw, dtype)
 
     @available_if(lambda self: False)
     def predict_proba(self, X):

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .threads import auto_n_threads
+
 
 def resolve_device(device):
     """Return the torch device string a fit should use.
@@ -114,8 +116,6 @@ def resolve_n_threads(
     budget = _thread_budget()
     if n_threads is None or torch.device(device).type != "cpu":
         return budget
-    from .threads import auto_n_threads
-
     # A budget replaces torch's setting, as it does for None; neither may
     # exceed the usable cores.
     cap = min(_usable_cpu_count(), budget or torch.get_num_threads())

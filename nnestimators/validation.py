@@ -311,8 +311,10 @@ def _add_channel_axis(X):
     return X
 
 
-def encode_labels(estimator, y, *, classes=None, binary=False):
+def encode_labels(owner, y, *, classes=None, binary=False):
     """Check classification targets and return (classes, integer codes).
+
+    ``owner`` is the estimator's class name, for messages.
 
     ``classes`` fixes the label set (``partial_fit``'s argument, or the fitted
     ``classes_``); otherwise it is taken from ``y``. A multilabel indicator
@@ -322,7 +324,7 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
     # check_classification_targets' test and words, with one type_of_target.
     kind = type_of_target(y, input_name="y", raise_unknown=True)
     if kind == "multilabel-indicator" and not binary:
-        return _encode_multilabel(estimator, y, classes)
+        return _encode_multilabel(owner, y, classes)
     if kind not in ("binary", "multiclass"):
         raise ValueError(
             f"Unknown label type: {kind}. Maybe you are trying to fit a "
@@ -336,9 +338,9 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
         )
     if classes is None:
         classes, codes = np.unique(y, return_inverse=True)
-        _check_two_classes(estimator, classes)
+        _check_two_classes(owner, classes)
         return classes, codes.reshape(-1).astype(np.int64)
-    _check_two_classes(estimator, classes)
+    _check_two_classes(owner, classes)
     if binary and len(classes) > 2:
         raise ValueError(
             "Only binary classification is supported. The type of the target is "
@@ -355,21 +357,20 @@ def encode_labels(estimator, y, *, classes=None, binary=False):
     return classes, codes.astype(np.int64)
 
 
-def _encode_multilabel(estimator, y, classes):
+def _encode_multilabel(owner, y, classes):
     indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
     n_labels = indicator.shape[1]
     if classes is not None and len(classes) != n_labels:
         raise ValueError(
-            f"y has {n_labels} labels, but {type(estimator).__name__} was fitted "
-            f"with {len(classes)}."
+            f"y has {n_labels} labels, but {owner} was fitted with {len(classes)}."
         )
     return np.arange(n_labels), indicator.astype(np.float32)
 
 
-def _check_two_classes(estimator, classes):
+def _check_two_classes(owner, classes):
     if len(classes) < 2:
         raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes in the "
+            f"{owner} needs samples of at least 2 classes in the "
             f"data, but the data contains only one class: {classes[0]!r}."
         )
 
@@ -412,14 +413,14 @@ def _class_weights(estimator, y, class_weight):
     return compute_sample_weight(class_weight, y).astype(np.float32)
 
 
-def check_weighted_classes(estimator, codes, weights):
+def check_weighted_classes(owner, classes, codes, weights):
     """A classifier needs two classes with positive weight to learn anything."""
     if codes.ndim == 2:  # multilabel: every label is its own binary problem
         return
     weighted = np.unique(codes[weights > 0]).astype(np.int64)
     if len(weighted) < 2:
         raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes with "
+            f"{owner} needs samples of at least 2 classes with "
             "positive sample_weight, but only one class has any: "
-            f"{estimator.classes_[weighted[0]]!r}."
+            f"{classes[weighted[0]]!r}."
         )

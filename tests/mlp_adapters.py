@@ -52,7 +52,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from nnestimators import NNClassifier, NNRegressor
-from nnestimators.mlp_attributes import LogProbaMixin, MLPAttributesMixin
+from nnestimators.mlp_attributes import MLPAttributesMixin
 
 
 def with_mixins(name, estimator_class, *mixins):
@@ -68,9 +68,7 @@ def with_mixins(name, estimator_class, *mixins):
 
 
 # Named as the module attribute they are bound to, so that they pickle.
-_Classifier = with_mixins(
-    "_Classifier", NNClassifier, MLPAttributesMixin, LogProbaMixin
-)
+_Classifier = with_mixins("_Classifier", NNClassifier, MLPAttributesMixin)
 _Regressor = with_mixins("_Regressor", NNRegressor, MLPAttributesMixin)
 
 

@@ -76,7 +76,9 @@ def test_checkpoint_reloads_the_best_epoch(overfit):
         # The history stops at the best epoch, when the checkpoint was written.
         assert len(loaded.history_) == estimator.best_epoch_
         assert loaded.history_[-1] == estimator.history_[estimator.best_epoch_ - 1]
-        assert loaded.get_params(deep=False) == estimator.get_params(deep=False)
+        # Where a loaded estimator writes is the caller's choice, never the file's.
+        expected = {**estimator.get_params(deep=False), "checkpoint_dir": None}
+        assert loaded.get_params(deep=False) == expected
 
 
 def test_checkpoint_is_plain_data(overfit):
@@ -119,7 +121,7 @@ def test_resumed_fit_continues_training_and_history(tmp_path):
     estimator = NNClassifier(
         lr=1e-2, validation_fraction=0.25, max_epochs=6, checkpoint_dir=tmp_path, **FAST
     ).fit(X, y)
-    loaded = NNClassifier.from_checkpoint(tmp_path)
+    loaded = NNClassifier.from_checkpoint(tmp_path, checkpoint_dir=tmp_path)
     saved_steps = loaded.optimizer_.state_dict()["state"][0]["step"]
     assert saved_steps > 0  # the optimizer's moments came back, not a fresh Adam
 
@@ -127,7 +129,8 @@ def test_resumed_fit_continues_training_and_history(tmp_path):
     loaded.set_params(warm_start=True, max_epochs=3).fit(X, y)
     assert [row["epoch"] for row in loaded.history_] == list(range(1, n_done + 4))
     assert loaded.best_epoch_ >= estimator.best_epoch_
-    # The continued fit updates its own folder instead of starting another.
+    # The continued fit updates its own folder, in the checkpoint_dir the
+    # caller gave, instead of starting another.
     assert len(_fit_folders(tmp_path)) == 1
     again = NNClassifier.from_checkpoint(tmp_path)
     assert again.best_epoch_ == loaded.best_epoch_
@@ -256,7 +259,7 @@ def test_parameters_beyond_json_round_trip(tmp_path):
     assert torch.equal(loaded.criterion__pos_weight, estimator.criterion__pos_weight)
     assert loaded.module__activation is torch.nn.Tanh
     assert isinstance(loaded.random_state, np.random.RandomState)
-    assert loaded.checkpoint_dir == tmp_path
+    assert loaded.checkpoint_dir is None  # never restored from the file
     assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
 
 
@@ -368,3 +371,23 @@ def test_a_subclass_s_second_module_is_restored_and_checkpointed(tmp_path):
         model.checkpoint_path_, trusted=[_Encoder, _Head]
     )
     assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_loaded_checkpoint_never_decides_where_a_resumed_fit_writes(tmp_path):
+    X, y = _table()
+    saved, elsewhere = tmp_path / "saved", tmp_path / "elsewhere"
+    NNClassifier(
+        validation_fraction=0.25, max_epochs=2, checkpoint_dir=saved, **FAST
+    ).fit(X, y)
+    [folder] = _fit_folders(saved)
+    _rewrite_config(
+        folder,
+        lambda config: config["params"].update(
+            checkpoint_dir={"__path__": str(elsewhere)}
+        ),
+    )
+    loaded = NNClassifier.from_checkpoint(folder)
+    assert loaded.checkpoint_dir is None
+    loaded.set_params(warm_start=True, max_epochs=2).fit(X, y)
+    assert not elsewhere.exists()
+    assert _fit_folders(saved) == [folder]  # nothing written without checkpoint_dir

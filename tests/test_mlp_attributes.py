@@ -5,13 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
-from mlp_adapters import with_mixins
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
-from nnestimators.mlp_attributes import LogProbaMixin, MLPAttributesMixin
 
 ATTRIBUTES = [
     "n_iter_",
@@ -23,13 +21,7 @@ ATTRIBUTES = [
 ]
 
 
-# Until the mixins are among the estimators' own bases; then these are the
-# estimators themselves.
-Classifier = with_mixins("Classifier", NNClassifier, MLPAttributesMixin, LogProbaMixin)
-BinaryClassifier = with_mixins(
-    "BinaryClassifier", NNBinaryClassifier, MLPAttributesMixin, LogProbaMixin
-)
-Regressor = with_mixins("Regressor", NNRegressor, MLPAttributesMixin)
+Classifier, BinaryClassifier, Regressor = NNClassifier, NNBinaryClassifier, NNRegressor
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +152,7 @@ def test_predict_log_proba(Estimator, cancer):
 
 
 def test_predict_log_proba_of_a_zero_probability_is_minus_inf():
-    class Fixed(LogProbaMixin):
+    class Fixed(NNClassifier):
         def predict_proba(self, X):
             return np.array([[0.0, 1.0], [0.25, 0.75]])
 

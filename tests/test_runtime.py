@@ -119,14 +119,14 @@ def test_auto_device_prefers_cuda(monkeypatch):
 def test_bare_cuda_compares_equal_to_the_tensors_device(monkeypatch):
     # Tensors on the GPU report cuda:0; the "already there" checks of the
     # per-batch path must see them as on "cuda", or they move every batch.
-    from nnestimators import NNClassifier
+    from nnestimators.data import indexed_device
+    from nnestimators.session import FitSession
 
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    net = NNClassifier()
-    net.device_ = "cuda"
-    assert net._torch_device == torch.device("cuda", 0)
-    net.device_ = "cpu"
-    assert net._torch_device == torch.device("cpu")
+    assert indexed_device("cuda") == torch.device("cuda", 0)
+    assert indexed_device("cpu") == torch.device("cpu")
+    session = FitSession("fit", "cuda", 0, 32, 32, 1, 1, 1)
+    assert session.torch_device == torch.device("cuda", 0)
 
 
 def test_auto_device_falls_back_to_mps(no_accelerator, monkeypatch):

@@ -44,7 +44,7 @@ def test_classes_parameter_keeps_its_order(three_classes):
     labels = np.array(["a", "b", "c"])[y]
     net = NNClassifier(classes=["c", "a", "b"], **FAST).fit(X, labels)
     np.testing.assert_array_equal(net.classes_, ["c", "a", "b"])
-    codes = net._encode_target(np.array(["a", "b", "c"]), reset=False, classes=None)
+    codes = net.target_.encode(np.array(["a", "b", "c"]))
     np.testing.assert_array_equal(codes, [1, 2, 0])
     assert set(net.predict(X)) <= {"a", "b", "c"}
     assert net.predict_proba(X).shape == (len(X), 3)

@@ -8,26 +8,10 @@ import sklearn
 import skorch
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .codec import PLAIN_TYPES, NotSaveable, encode, import_path
 from .integrity import checksums
 from .layout import FORMAT, FORMAT_VERSION
-
-# Fitted attributes that, with the parameters, rebuild the estimator; loading
-# sets these and no others, from plain data only.
-FITTED = (
-    "classes_",
-    "n_features_in_",
-    "feature_names_in_",
-    "input_shape_",
-    "n_outputs_",
-    "device_",
-    "best_epoch_",
-    "module_outputs_",
-    "_target_ndim",
-    "target_mean_",
-    "target_scale_",
-)
 
 
 def build_payload(estimator):
@@ -78,12 +62,11 @@ def _encode_params(estimator, tensors):
 
 
 def _encode_fitted(estimator, tensors):
+    """The estimator's fitted state as it gives it (``_checkpoint_fitted``)."""
     fitted = {}
-    for name in FITTED:
-        if not hasattr(estimator, name):
-            continue
+    for name, value in estimator._checkpoint_fitted().items():
         try:
-            fitted[name] = encode(getattr(estimator, name), tensors)
+            fitted[name] = encode(value, tensors)
         except NotSaveable as reason:
             raise ValueError(
                 f"Cannot write a checkpoint: the fitted attribute {name} of "

@@ -14,11 +14,16 @@ from .codec import Decoder, Malformed, describe_not_saved, device_available
 from .errors import CheckpointError, CorruptCheckpointError, UntrustedCheckpointError
 from .integrity import check_archive, verify
 from .layout import CHECKPOINT_FILE, FORMAT, FORMAT_VERSION
-from .payload import FITTED
 from .trust import TrustPolicy, object_path, short_name, untrusted_error
 
+# Parameters a checkpoint never sets: where a loaded estimator writes is the
+# caller's choice alone.
+NOT_RESTORED = ("checkpoint_dir",)
 
-def load_checkpoint(cls, path, *, trusted=None, **params):
+
+def load_checkpoint(
+    cls, path, *, family=(), library=(), restore_options=None, trusted=None, **params
+):
     """Rebuild a fitted estimator from a checkpoint folder.
 
     Loading imports and calls nothing the caller did not trust. The file
@@ -35,6 +40,16 @@ def load_checkpoint(cls, path, *, trusted=None, **params):
     cls : type
         The estimator class asked for; the checkpoint must hold an instance
         of it or of a subclass (which is then returned).
+    family : iterable of classes
+        The estimator classes the checkpoint may hold, handed in by the
+        estimators (nothing here imports them). The estimator rebuilt sets
+        its fitted state itself, from plain data: its
+        ``_restore_fitted(fitted, format_version)``.
+    library : iterable of classes
+        The package's own classes (modules, augmentations) parameters may
+        name, besides torch's.
+    restore_options : dict, default=None
+        Passed to the estimator's ``_restore_fitted``.
     path : str or path-like
         A fit's checkpoint folder (``checkpoint_path_``), its
         ``checkpoint.pt``, or a ``checkpoint_dir`` holding exactly one fit.
@@ -53,7 +68,7 @@ def load_checkpoint(cls, path, *, trusted=None, **params):
         A fitted estimator with the checkpoint's weights, optimizer state and
         history; ``set_params(warm_start=True).fit(X, y)`` continues training.
     """
-    policy = TrustPolicy(trusted, params)
+    policy = TrustPolicy(trusted, params, family=family, library=library)
     folder = _find_fit_folder(path)
     file = os.path.join(folder, CHECKPOINT_FILE)
     payload = _read_payload(file)
@@ -68,8 +83,16 @@ def load_checkpoint(cls, path, *, trusted=None, **params):
         raise untrusted_error(estimator_class, folder, refused)
     estimator = estimator_class(**{**saved, **params})
     fitted["device_"] = _loading_device(fitted.get("device_", "cpu"), params)
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
+    try:
+        estimator._restore_fitted(
+            fitted, payload.get("format_version", 0), **(restore_options or {})
+        )
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its fitted state is malformed ({exc})."
+        ) from None
     with (
         torch_threads(resolve_n_threads(estimator.n_threads)),
         seeded(0, estimator.device_),  # leaves the caller's random state alone
@@ -78,8 +101,6 @@ def load_checkpoint(cls, path, *, trusted=None, **params):
     estimator.history_ = History(history)
     _restore_state(estimator, payload)
     estimator.checkpoint_path_ = folder
-    # A warm-started fit of the loaded estimator continues in this folder.
-    estimator._checkpoint_history = estimator.history_
     return estimator
 
 
@@ -241,11 +262,6 @@ def _decode_data(field, value, tensors, refused, file):
 def _decode_fitted(config, tensors, refused, file):
     fitted = {}
     for name, value in config["fitted"].items():
-        if name not in FITTED:
-            raise CorruptCheckpointError(
-                f"{file} is corrupt: it records a fitted attribute {name!r}, which "
-                "nnestimators never writes."
-            )
         fitted[name] = _decode_data(f"fitted {name}", value, tensors, refused, file)
     if type(fitted.get("device_", "cpu")) is not str:
         raise CorruptCheckpointError(f"{file} is corrupt: its device_ is not a string.")
@@ -258,7 +274,9 @@ def _decode_params(config, tensors, overrides, estimator_class, policy, refused)
     Names the policy does not trust are not imported: they go to ``refused``.
     """
     missing = {
-        name: why for name, why in config["not_saved"].items() if name not in overrides
+        name: why
+        for name, why in config["not_saved"].items()
+        if name not in overrides and name not in NOT_RESTORED
     }
     if missing:
         raise CheckpointError(
@@ -266,7 +284,7 @@ def _decode_params(config, tensors, overrides, estimator_class, policy, refused)
         )
     params, failed = {}, {}
     for name, value in config["params"].items():
-        if name in overrides:
+        if name in overrides or name in NOT_RESTORED:
             continue  # the caller's value: the saved one is not even decoded
         decoder = Decoder(tensors, policy)
         try:
@@ -346,7 +364,8 @@ def _rebuild_scheduler(estimator, scheduler_state):
         estimator.lr_schedule,
         estimator.optimizer_,
         estimator.get_params_for("lr_schedule"),
-        lower_is_better=estimator._monitor_lower_is_better(),
-        # Only a default: the saved state sets the schedule's length.
+        # Only defaults: the saved state sets the direction (a plateau's
+        # mode) and the schedule's length.
+        lower_is_better=True,
         max_epochs=max(1, len(estimator.history_)),
     )

@@ -10,19 +10,23 @@ The allow-list holds classes only, each one a subclass of its family:
 
 * ``torch.nn`` modules, losses included;
 * ``torch.optim`` optimizers and ``torch.optim.lr_scheduler`` schedulers;
-* ``nnestimators.modules`` (``MLP``, ``ConvNet``, ...) and the
-  ``nnestimators.augment`` augmentations;
-* for the checkpoint's own class only, ``NNClassifier``,
-  ``NNBinaryClassifier`` and ``NNRegressor``.
+* the package's own classes its caller hands in (``library``: the
+  ``nnestimators.modules`` and ``nnestimators.augment`` classes);
+* for the checkpoint's own class only, the estimator classes its caller
+  hands in (``family``: ``NNClassifier``, ``NNBinaryClassifier``,
+  ``NNRegressor``, ...).
 
-The caller adds to it with ``trusted=[MyNet, my_function, ...]`` and with
-the classes and functions it passes again as parameters (``module=MyNet``).
+Nothing here imports the package's classes: the estimators hand them in.
+The caller adds to the list with ``trusted=[MyNet, my_function, ...]`` and
+with the classes and functions it passes again as parameters
+(``module=MyNet``).
 """
 
 import functools
 import types
 
 import torch
+from torch.optim import lr_scheduler
 
 from .errors import UntrustedCheckpointError
 
@@ -49,18 +53,12 @@ def _public_subclasses(namespace, base):
 
 
 @functools.cache
-def builtin_classes():
-    """The allow-listed classes parameters may name, by ``"module:qualname"``."""
-    from torch.optim import lr_scheduler
-
-    from .. import augment, modules
-
+def torch_classes():
+    """The allow-listed torch classes parameters may name, by ``"module:qualname"``."""
     families = (
         (torch.nn, torch.nn.Module),
         (torch.optim, torch.optim.Optimizer),
         (lr_scheduler, (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau)),
-        (modules, torch.nn.Module),
-        (augment, augment.Augmentation),
     )
     allowed = {}
     for namespace, base in families:
@@ -71,15 +69,8 @@ def builtin_classes():
     return allowed
 
 
-@functools.cache
-def estimator_classes():
-    """nnestimators' estimator classes, by ``"module:qualname"``."""
-    from ..classifiers import NNBinaryClassifier, NNClassifier
-    from ..regressor import NNRegressor
-
-    return {
-        object_path(cls): cls for cls in (NNClassifier, NNBinaryClassifier, NNRegressor)
-    }
+def _by_path(classes):
+    return {object_path(cls): cls for cls in classes if object_path(cls) is not None}
 
 
 def _is_trustable(obj):
@@ -114,9 +105,15 @@ class TrustPolicy:
     params : dict
         The parameters the caller passes; the classes and functions among
         their values are trusted as well.
+    family : iterable of classes, default=()
+        The estimator classes a checkpoint may hold.
+    library : iterable of classes, default=()
+        The package's classes parameters may name (modules, augmentations).
     """
 
-    def __init__(self, trusted=None, params=None):
+    def __init__(self, trusted=None, params=None, family=(), library=()):
+        self._family = _by_path(family)
+        self._library = _by_path(library)
         self._trusted = {}
         for obj in _checked_trusted(trusted):
             self._trusted[object_path(obj)] = obj
@@ -136,7 +133,7 @@ class TrustPolicy:
             return None
         obj = self._trusted.get(path)
         if obj is None:
-            obj = builtin_classes().get(path)
+            obj = self._library.get(path) or torch_classes().get(path)
         if obj is None or (need_class and not isinstance(obj, type)):
             return None
         return obj
@@ -145,7 +142,7 @@ class TrustPolicy:
         """The estimator class ``path`` names, if built in or trusted."""
         if type(path) is not str:
             return None
-        cls = estimator_classes().get(path) or self._trusted.get(path)
+        cls = self._family.get(path) or self._trusted.get(path)
         return cls if isinstance(cls, type) else None
 
 

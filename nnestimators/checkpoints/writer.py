@@ -23,21 +23,22 @@ from .payload import build_payload
 STALE_AFTER_SECONDS = 600
 
 
-def write_checkpoint(estimator, checkpoint_dir, current_path=None):
+def write_checkpoint(estimator, checkpoint_dir, folder=None):
     """Write the estimator's current state as its fit's checkpoint.
 
-    The first call of a fit creates the fit's own folder in
-    ``checkpoint_dir``; later calls of the same fit (including fits continued
-    with ``warm_start``) replace the checkpoint in that folder atomically.
+    A fit's first write creates a folder of its own in ``checkpoint_dir``;
+    later writes of the same fit (``folder``, what the first returned)
+    replace the checkpoint there atomically.
 
     Parameters
     ----------
-    estimator : NNEstimatorMixin
+    estimator : NNEstimator
         An initialized estimator (during or after fit).
     checkpoint_dir : str or path-like
         Folder holding one sub-folder per fit; created if missing.
-    current_path : str or None, default=None
-        The folder this fit wrote to before (``checkpoint_path_``), if any.
+    folder : str or None, default=None
+        The fit's folder from its earlier writes; None (or a folder that is
+        not one of ``checkpoint_dir``'s) starts a new one.
 
     Returns
     -------
@@ -50,11 +51,11 @@ def write_checkpoint(estimator, checkpoint_dir, current_path=None):
             "fit before writing a checkpoint."
         )
     payload, config = build_payload(estimator)
-    folder = _owned_folder(estimator, checkpoint_dir, current_path)
-    if folder is None:
+    if not _is_fit_folder_of(folder, checkpoint_dir):
         folder = _new_fit_folder(estimator, checkpoint_dir)
         _warn_not_saved(estimator, config["not_saved"])
     else:
+        folder = os.fspath(folder)
         remove_stale_temporaries(folder)
     _write_atomically(
         os.path.join(folder, CHECKPOINT_FILE),
@@ -64,17 +65,7 @@ def write_checkpoint(estimator, checkpoint_dir, current_path=None):
     _write_atomically(
         os.path.join(folder, DESCRIPTION_FILE), lambda file: file.write(description)
     )
-    # Remember which fit owns the folder: a new fit (fresh history) gets its own.
-    estimator._checkpoint_history = estimator.history_
     return folder
-
-
-def _owned_folder(estimator, checkpoint_dir, current_path):
-    """The folder this fit already writes to, or None on the fit's first write."""
-    same_fit = getattr(estimator, "_checkpoint_history", None) is estimator.history_
-    if same_fit and _is_fit_folder_of(current_path, checkpoint_dir):
-        return os.fspath(current_path)
-    return None
 
 
 def _new_fit_folder(estimator, checkpoint_dir):

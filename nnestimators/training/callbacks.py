@@ -25,6 +25,8 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback, PassthroughScoring, PrintLog
 
+from ..checkpoints import write_checkpoint
+from ..session import current_session, stop_after_this_epoch
 from .divergence import TrainingDivergedError, divergence_message
 from .history import last_row
 from .metrics import FrozenPredictions, score_outputs
@@ -35,15 +37,6 @@ from .schedules import make_scheduler, step_scheduler
 
 class EarlyStop(KeyboardInterrupt):
     """Ends training; skorch's loop ends the fit normally."""
-
-
-def stop_after_this_epoch(net):
-    """End training once every callback has seen this epoch (Keras's ``stop_training``).
-
-    Raising ``EarlyStop`` in ``on_epoch_end`` instead would hide the epoch
-    from the callbacks after this one: the progress line, the user's loggers.
-    """
-    net._stop_requested = True
 
 
 class EpochMetrics(Callback):
@@ -73,7 +66,8 @@ class EpochMetrics(Callback):
     def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
         if not self.scorers or y_pred is None or (training and not self.on_train):
             return
-        state = net._batch_state
+        session = current_session(net)
+        state = None if session is None else session.batch
         if state is None or state.targets is None:
             return  # a user's own iterator: no encoded targets to score
         self.outputs_[training].append(
@@ -95,11 +89,14 @@ class EpochMetrics(Callback):
             targets = torch.cat([c[1] for c in collected]).cpu().numpy()
             weights = [c[2] for c in collected]
             weights = None if weights[0] is None else np.concatenate(weights)
+            target = net.target_
             stand_in = FrozenPredictions(
-                net.__sklearn_tags__(), net._metric_classes(), net._frozen_outputs(raw)
+                net.__sklearn_tags__(),
+                target.metric_classes,
+                target.outputs(raw, current_session(net).reading),
             )
             scores = score_outputs(
-                self.scorers, stand_in, net._metric_targets(targets), weights
+                self.scorers, stand_in, target.metric_targets(targets), weights
             )
             for name, score in scores.items():
                 net.history.record(f"{prefix}_{name}", score)
@@ -164,7 +161,7 @@ class LRSchedule(Callback):
                     if self.lower_is_better is None
                     else self.lower_is_better
                 ),
-                max_epochs=net._schedule_epochs,
+                max_epochs=current_session(net).schedule_epochs,
             )
 
     def on_epoch_begin(self, net, **kwargs):
@@ -195,7 +192,7 @@ class DivergenceCheck(Callback):
                     len(row["batches"]),
                     net.lr,
                     net.gradient_clip,
-                    regression=net._regression,
+                    regression=net.target_.task == "regression",
                 )
             )
 
@@ -265,24 +262,34 @@ class BestModel(Callback):
         net.history.record(f"{self.monitor}_best", improved)
         if improved:
             net.best_epoch_ = row["epoch"]
-            if self.restore_best_weights and net._restore_at_end:
+            if self.restore_best_weights and current_session(net).restore_best:
                 self.best_state_ = _copy_states(net)
             if self.checkpoint_dir is not None:
-                net._write_checkpoint(self.checkpoint_dir)
+                self._write_checkpoint(net)
         waited = self.tracker_.epochs_without_improvement
         if self.patience is not None and waited >= self.patience:
             self.stopped_ = True
             stop_after_this_epoch(net)
+
+    def _write_checkpoint(self, net):
+        # A fit writes into a folder of its own; fits that continue it
+        # (warm_start, partial_fit) keep writing there. A new history is a
+        # new fit, and a fresh net (from_checkpoint, clone) starts a folder.
+        same_fit = getattr(self, "written_history_", None) is net.history_
+        current = getattr(self, "folder_", None) if same_fit else None
+        net.checkpoint_path_ = write_checkpoint(net, self.checkpoint_dir, current)
+        self.folder_, self.written_history_ = net.checkpoint_path_, net.history_
 
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
             for name, state in self.best_state_.items():
                 getattr(net, name + "_").load_state_dict(state)
             self.best_state_ = None
-        ran_out = len(net.history) >= net._final_epoch and net._restore_at_end
+        session = current_session(net)
+        ran_out = len(net.history) >= session.final_epoch and session.restore_best
         if self.patience is not None and not self.stopped_ and ran_out:
             warnings.warn(
-                f"Training ended on max_epochs ({net._planned_epochs}) while "
+                f"Training ended on max_epochs ({session.epochs}) while "
                 f"{self.monitor} was still improving within patience="
                 f"{self.patience}: early stopping never triggered. Increase "
                 "max_epochs (or lr) to let it converge.",
@@ -323,8 +330,9 @@ class KerasProgress(PrintLog):
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         self.bar_ = None
         if self.verbose >= 2 and dataset_train is not None:
-            n_batches = -(-len(dataset_train) // max(1, net._train_batch_size))
-            self.bar_ = batch_bar(n_batches, len(net.history), net._final_epoch)
+            session = current_session(net)
+            n_batches = -(-len(dataset_train) // max(1, session.train_batch_size))
+            self.bar_ = batch_bar(n_batches, len(net.history), session.final_epoch)
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training and getattr(self, "bar_", None) is not None:
@@ -342,7 +350,9 @@ class KerasProgress(PrintLog):
             if k not in self.keys_ignored_
         }
         improved = self.monitor if row.get(f"{self.monitor}_best") else None
-        self.sink(epoch_line(row, net._final_epoch, improved))
+        session = current_session(net)
+        final_epoch = len(net.history) if session is None else session.final_epoch
+        self.sink(epoch_line(row, final_epoch, improved))
 
 
 def _first(output):

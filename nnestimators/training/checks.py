@@ -13,30 +13,27 @@ import warnings
 import torch
 from skorch.callbacks import Callback
 
+from ..checkpoints import check_checkpoint_dir
+from ..overrides import builds_own_components
+from .defaults import metric_names, monitor_required, uses_monitor
 from .metrics import make_scorers
 from .monitor import canonical_key
 
 _HOOKS = ("on_train_begin", "on_epoch_end", "on_batch_end")
 
 
-def check_training_setup(estimator, validation_data):
-    """Raise ``ValueError`` for a setting that would silently do nothing."""
+def check_training_setup(estimator, has_validation):
+    """Raise ``ValueError`` for a setting that would silently do nothing.
+
+    ``has_validation`` says whether the fit will have validation data
+    (``preparation.has_validation``).
+    """
     _check_device(estimator.device)
     _check_callbacks(estimator.callbacks)
-    metrics = (
-        estimator._default_metrics() if estimator.metrics is None else estimator.metrics
-    )
-    scorers = make_scorers(metrics, estimator._metric_context())
-    has_validation = (
-        validation_data is not None
-        or (estimator.validation_fraction or 0) > 0
-        or estimator.train_split is not None
-    )
+    scorers = make_scorers(metric_names(estimator), estimator._target().metric_context)
+    train_scorers = scorers if estimator.metrics is not None else {}
     monitor = canonical_key(estimator.monitor)
-    if estimator._uses_monitor():
-        if monitor.startswith("valid_") and not has_validation:
-            # None means "hold out 10% when monitoring needs it".
-            has_validation = estimator.validation_fraction is None
+    if uses_monitor(estimator):
         if monitor.startswith("valid_") and not has_validation:
             raise ValueError(
                 f"patience, checkpoint_dir and lr_schedule='plateau' watch "
@@ -44,20 +41,15 @@ def check_training_setup(estimator, validation_data):
                 "validation_fraction (e.g. 0.1), pass fit(..., validation_data="
                 "(X_val, y_val)), or monitor='train_loss'."
             )
-        train_scorers = scorers if estimator.metrics is not None else {}
         _check_monitor(estimator, monitor, scorers, train_scorers, has_validation)
-    elif estimator._monitor_required():
+    elif monitor_required(estimator):
         # A monitor the user chose must act: restore_best_weights reads it.
-        train_scorers = scorers if estimator.metrics is not None else {}
         _check_monitor(estimator, monitor, scorers, train_scorers, has_validation)
     _check_lr_schedule_arguments(estimator)
-    if not estimator._builds_own_components():
+    if not builds_own_components(estimator):
         check_optimizer_arguments(estimator)
     if estimator.checkpoint_dir is not None:
-        from ..checkpoints import check_checkpoint_dir
-
         check_checkpoint_dir(estimator.checkpoint_dir)
-    estimator._check_criterion()
 
 
 def recorded_keys(scorers, train_scorers, has_validation):

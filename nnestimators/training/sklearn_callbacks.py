@@ -11,6 +11,8 @@ import contextlib
 
 from skorch.callbacks import Callback
 
+from ..session import current_session, stop_after_this_epoch
+
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
     from sklearn.callback._callback_support import callback_management_context
@@ -33,11 +35,14 @@ def has_sklearn_callbacks(estimator):
 
 @contextlib.contextmanager
 def fit_task(estimator, X, y, epochs):
-    """The fit as scikit-learn's root callback task, torn down however it ends."""
+    """The fit as scikit-learn's root callback task, torn down however it ends.
+
+    The fit's session keeps ``(X, y)`` for the epochs' subtasks.
+    """
     if not has_sklearn_callbacks(estimator):
         yield
         return
-    estimator._fit_data = (X, y)
+    current_session(estimator).fit_data = (X, y)
     with callback_management_context(estimator):
         context = estimator._init_callback_context(max_subtasks=epochs)
         context.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
@@ -60,17 +65,15 @@ class EpochTasks(Callback):
             None if context is None else context.subcontext(task_name="epoch")
         )
         if self.context_ is not None:
-            X, y = net._fit_data
+            X, y = current_session(net).fit_data
             self.context_.call_on_fit_task_begin(estimator=net, X=X, y=y)
 
     def on_epoch_end(self, net, **kwargs):
         if getattr(self, "context_", None) is None:
             return
-        X, y = net._fit_data
+        X, y = current_session(net).fit_data
         stop = self.context_.call_on_fit_task_end(
             estimator=net, X=X, y=y, reconstruction_attributes=lambda: {}
         )
         if stop:
-            from .callbacks import stop_after_this_epoch
-
             stop_after_this_epoch(net)
