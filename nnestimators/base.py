@@ -14,7 +14,6 @@ public classes (``classifiers.py``, ``regressor.py``) say which target they
 fit and how they predict.
 """
 
-import contextlib
 from numbers import Integral
 
 import pandas as pd
@@ -36,7 +35,13 @@ from .overrides import builds_own_components, reduces_own_losses
 from .parameters import PARAMETER_CONSTRAINTS, ParametersMixin
 from .planning import plan_fit
 from .prediction import OutputReading
-from .runtime import resolve_device, resolve_n_threads, seeded, torch_threads
+from .runtime import (
+    resolve_device,
+    resolve_n_threads,
+    resolved_device,
+    seeded,
+    torch_threads,
+)
 from .session import current_session, fit_session
 from .targets import Target
 from .training import loop
@@ -496,25 +501,8 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
         with self._resolved_device():
             return super().save_params(*args, **kwargs)
 
-    @contextlib.contextmanager
     def _resolved_device(self):
-        # skorch (and a skorch user's override: to_tensor(x, device=self.device))
-        # reads the device parameter as a torch device; "auto" is not one. While
-        # the net works, it reads what "auto" resolved to; get_params, clone
-        # and pickling still see the parameter as given.
-        if "_requested_device" in self.__dict__:
-            yield  # already resolved by an enclosing call
-            return
-        requested = self.device
-        self.__dict__["_requested_device"] = requested
-        self.__dict__["device"] = self.__dict__.get("device_") or resolve_device(
-            requested
-        )
-        try:
-            yield
-        finally:
-            self.__dict__["device"] = requested
-            del self.__dict__["_requested_device"]
+        return resolved_device(self)
 
     def __getstate__(self):
         state = super().__getstate__()

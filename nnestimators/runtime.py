@@ -227,3 +227,26 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def resolved_device(net):
+    """Inside the block, ``net.device`` reads the device ``"auto"`` resolved to.
+
+    skorch (and a skorch user's override: ``to_tensor(x, device=self.device)``)
+    reads the device parameter as a torch device, which ``"auto"`` is not.
+    ``get_params``, ``clone`` and pickling still see the parameter as given
+    (``_requested_device`` holds it meanwhile).
+    """
+    state = net.__dict__
+    if "_requested_device" in state:
+        yield  # already resolved by an enclosing call
+        return
+    requested = net.device
+    state["_requested_device"] = requested
+    state["device"] = state.get("device_") or resolve_device(requested)
+    try:
+        yield
+    finally:
+        state["device"] = requested
+        del state["_requested_device"]
