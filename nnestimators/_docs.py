@@ -118,8 +118,13 @@ FITTED_ATTRIBUTES = (
         channels of images (grey (n, H, W) images get one channel).
     feature_names_in_ : ndarray of str
         Column names, when X was a DataFrame with string column names.
-    input_shape_ : tuple of int
-        Shape of one sample, e.g. ``(n_features,)`` or ``(C, H, W)``.
+    input_shape_ : tuple of int or dict
+        Shape of one sample, e.g. ``(n_features,)`` or ``(C, H, W)``; for a
+        dict of arrays, each array's sample shape by key.
+    target_ : object
+        The fitted target (``nnestimators.targets``): how ``y`` was encoded
+        for the network and how its outputs are decoded (the classes,
+        multilabel or not, a regressor's scale).
     n_outputs_ : int
         Outputs of the module, passed to it as ``n_outputs``.
     device_ : str

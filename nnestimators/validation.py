@@ -232,9 +232,8 @@ def _check_dict_X(estimator, X, *, reset, y, target_kind):
         raise ValueError(f"The arrays in X have different lengths: {lengths}.")
     shapes = {key: tuple(value.shape[1:]) for key, value in arrays.items()}
     if reset:
-        estimator.input_shape_ = None
+        estimator.input_shape_ = shapes  # each array's sample shape by key
         estimator.n_features_in_ = len(arrays)
-        estimator._dict_sample_shapes = shapes
     else:
         _check_dict_shapes(estimator, shapes)
     if y is _NO_Y:
@@ -250,8 +249,8 @@ def _check_dict_X(estimator, X, *, reset, y, target_kind):
 
 def _check_dict_shapes(estimator, shapes):
     """The same keys with samples of the same shapes as at fit."""
-    fitted = estimator.__dict__.get("_dict_sample_shapes")
-    if fitted is None or shapes == fitted:
+    fitted = estimator.__dict__.get("input_shape_")
+    if not isinstance(fitted, dict) or shapes == fitted:
         return  # unknown for a net restored by load_params
 
     def describe(found):
@@ -285,12 +284,15 @@ def _check_image_shape(estimator, X):
     shape = getattr(X, "shape", None)
     if fitted is None or shape is None or len(shape) < 2:
         return
+    if isinstance(fitted, dict):
+        _check_sample_shape(estimator, shape)
+        return
     if len(fitted) == 3 or len(shape) > 2:
         _check_sample_shape(estimator, shape)
 
 
 def _check_sample_shape(estimator, shape):
-    if estimator.input_shape_ is None:
+    if isinstance(estimator.input_shape_, dict):
         raise ValueError(
             f"{type(estimator).__name__} was fitted on a dict of arrays; pass "
             "one again."

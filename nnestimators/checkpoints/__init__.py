@@ -17,7 +17,8 @@ folder), so a crash or a full disk while writing leaves the previous best
 intact. It is a dict that ``torch.load(path, weights_only=True)`` reads:
 
 ``"format"``, ``"format_version"``
-    ``"nnestimators.checkpoint"`` and the layout version (2).
+    ``"nnestimators.checkpoint"`` and the layout version (3; version 2
+    files, which stored the target's parts, still load).
 ``"checksums"``
     sha256 digests of ``"config"``, of ``"history"`` and of all tensors
     (``"module"``, ``"optimizer"``, ``"lr_scheduler"``, ``"tensors"``),
@@ -26,8 +27,9 @@ intact. It is a dict that ``torch.load(path, weights_only=True)`` reads:
     JSON text: ``"class"`` (import path of the estimator class),
     ``"params"`` (``get_params(deep=False)`` encoded as below),
     ``"not_saved"`` (parameter name -> why it could not be stored),
-    ``"fitted"`` (``classes_``, ``n_features_in_``, ``feature_names_in_``,
-    ``input_shape_``, ``n_outputs_``, ``device_``, ``best_epoch_``, ...),
+    ``"fitted"`` (``n_features_in_``, ``feature_names_in_``,
+    ``input_shape_``, ``n_outputs_``, ``device_``, ``best_epoch_``, ... and
+    ``target_``, the fitted target's ``get_state()``),
     ``"training"`` (epochs, best epoch, monitor and its best value) and
     ``"versions"`` (of the libraries that wrote it).
 ``"history"``
@@ -62,16 +64,20 @@ archive and the sha256 checksums recorded at writing; a damaged file raises
 exactly and as a whole, among classes already imported: the built-in
 allow-list (``torch.nn`` modules and losses, ``torch.optim`` optimizers and
 learning-rate schedulers, ``nnestimators.modules``, ``nnestimators.augment``
-and, as the checkpoint's own class, the nnestimators estimators) and what
-the caller trusts: ``from_checkpoint(path, trusted=[MyNet])``, or the
+and, as the checkpoint's own class, the nnestimators estimators; the
+estimators hand these package classes in, nothing here imports them) and
+what the caller trusts: ``from_checkpoint(path, trusted=[MyNet])``, or the
 classes and functions passed again as parameters (``module=MyNet``). Any
 other name is refused with ``UntrustedCheckpointError`` before it is
 imported, listing the entries and how to trust them; no ``functools.partial``
 and no object of an untrusted class is rebuilt from a file. Fitted
 attributes and the history must be plain data (numbers, strings, arrays),
 and a parameter passed to ``from_checkpoint`` replaces the stored one, which
-is then not read at all. Trusting a class means trusting its constructor
-with arguments from the file: trust only what you would call yourself.
+is then not read at all. The target is rebuilt from a closed table of
+target kinds. A checkpoint never decides where the program writes: its
+``checkpoint_dir`` is not restored. Trusting a class means trusting its
+constructor with arguments from the file: trust only what you would call
+yourself.
 
 A parameter with no stored form (a lambda, a ``functools.partial``, a
 function defined inside another function, an object holding other state)
