@@ -25,7 +25,7 @@ EPOCHS = 3
 @pytest.fixture(params=["classifier", "binary", "regressor"])
 def case(request, iris, cancer, diabetes):
     """(estimator class, X, y, epoch keys every fit records) for each estimator."""
-    losses = {"train_loss", "valid_loss", "dur", "lr"}
+    losses = {"train_loss", "valid_loss", "dur"}
     # valid_acc: skorch's name for the validation accuracy, logged as stock
     # skorch logs it.
     accuracy = {"valid_accuracy", "valid_acc"}
@@ -167,7 +167,6 @@ def test_tensorboard_key_mapper_keys_ignored_and_open_writer(
         "valid_acc",
         "train_neg_log_loss",
         "valid_neg_log_loss",
-        "lr",
     }
     assert set(scalars) == {"nn/" + k for k in keys} | {"nn/after_fit"}
     for key in keys:
@@ -379,7 +378,7 @@ def test_mlflow_active_run_with_verbose_regressor(mlflow_run, diabetes, capsys):
     ]
     finished = client.get_run(active.info.run_id)
     assert finished.info.status == "FINISHED"
-    assert set(finished.data.metrics) == {"train_loss", "valid_loss", "dur", "lr"}
+    assert set(finished.data.metrics) == {"train_loss", "valid_loss", "dur"}
     logged = _metric_history(client, active, "valid_loss")
     assert [v for _, v in logged] == pytest.approx(_epoch_values(net, "valid_loss"))
     assert len(client.list_artifacts(active.info.run_id)) == 4

@@ -71,8 +71,9 @@ def test_monitor_a_score_is_maximised(overfitting):
         max_epochs=25, monitor="valid_roc_auc", metrics=["roc_auc", "f1", "accuracy"]
     ).fit(X_train, y_train, validation_data=(X_val, y_val))
     history = model.history_frame()
-    for column in ("valid_roc_auc", "valid_f1", "valid_accuracy", "lr", "dur"):
+    for column in ("valid_roc_auc", "valid_f1", "valid_accuracy", "dur"):
         assert column in history
+    assert "lr" not in history  # constant without a schedule: not recorded
     best = history["valid_roc_auc"].idxmax()
     assert model.best_epoch_ == history["epoch"][best]
     assert history["valid_roc_auc_best"].sum() >= 1
@@ -392,12 +393,14 @@ def test_the_stopping_epoch_reaches_every_callback(overfitting, capsys):
         def on_epoch_end(self, net, **kwargs):
             seen.append((net.history[-1, "epoch"], net.history[-1, "lr"]))
 
-    model = _wide(patience=3, verbose=1, callbacks=[Recorder()]).fit(
-        X_train, y_train, validation_data=(X_val, y_val)
-    )
+    model = _wide(
+        patience=3, verbose=1, callbacks=[Recorder()], lr_schedule="exponential"
+    ).fit(X_train, y_train, validation_data=(X_val, y_val))
     epochs = len(model.history_)
     assert epochs < 60
-    assert seen == [(epoch, 1e-2) for epoch in range(1, epochs + 1)]
+    rates = [1e-2 * 0.95**n for n in range(epochs)]
+    assert [epoch for epoch, _ in seen] == list(range(1, epochs + 1))
+    assert [rate for _, rate in seen] == pytest.approx(rates)
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith(f"Epoch {epochs}/60 - ")
 
@@ -423,7 +426,6 @@ def test_history_frame_columns(cancer):
         "train_loss",
         "valid_loss",
         "valid_roc_auc",
-        "lr",
         "dur",
     } <= columns
 

@@ -122,7 +122,11 @@ class LossAverage(PassthroughScoring):
 
 
 class LRSchedule(Callback):
-    """Record the learning rate each epoch and step a schedule, if any.
+    """Step a schedule, if any, and record the learning rate each epoch it runs.
+
+    The rate is recorded (``lr``) only with a schedule, when it can change:
+    as Keras logs it with its rate callbacks and skorch with its
+    ``LRScheduler`` (``event_lr``).
 
     Parameters
     ----------
@@ -164,8 +168,14 @@ class LRSchedule(Callback):
                 max_epochs=current_session(net).schedule_epochs,
             )
 
+    def acts_on(self, hook):
+        """Without a schedule there is nothing to step or record."""
+        return self.lr_schedule is not None or hook == "on_train_begin"
+
     def on_epoch_begin(self, net, **kwargs):
         # Recorded first, so every callback's on_epoch_end sees this epoch's rate.
+        if self.lr_schedule is None:
+            return
         try:
             lr = net.optimizer_.param_groups[0]["lr"]
         except (AttributeError, TypeError, KeyError, IndexError):
