@@ -86,11 +86,14 @@ TRAINING_PARAMETERS = """\
         an improvement); 2 adds a progress bar over batches.
     warm_start : bool, default=False
         Continue from the current weights and history on ``fit``.
-    partial_fit_epochs : int or "max_epochs", default=1
-        Epochs each ``partial_fit`` call trains: one pass over the data by
-        default (scikit-learn's convention); ``"max_epochs"`` trains
-        ``max_epochs`` as skorch's ``partial_fit`` does (``SkorchDoctor``
-        calls it). ``partial_fit(..., epochs=n)`` overrides it per call.
+    partial_fit_epochs : int, "max_epochs" or "auto", default="auto"
+        Epochs each ``partial_fit`` call trains. ``"auto"``: one pass over
+        the data (scikit-learn's convention), except for a net built with
+        skorch's ``initialize()`` (skorch's workflow: ``SkorchDoctor``,
+        ``initialize(); load_params(...); partial_fit(...)``), which trains
+        ``max_epochs`` per call as skorch's ``partial_fit`` does. ``1`` is
+        always one pass, ``"max_epochs"`` always skorch's.
+        ``partial_fit(..., epochs=n)`` overrides it per call.
     callbacks : list or None, default=None
         Extra skorch callbacks, as ``(name, callback)`` pairs or instances.
         The training control above is made of callbacks too, in

@@ -16,12 +16,10 @@ fit and how they predict.
 
 from numbers import Integral
 
-import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.metadata_routing import process_routing
-from sklearn.utils.validation import check_is_fitted
 from skorch.dataset import Dataset
 from skorch.net import NeuralNet
 from skorch.utils import to_tensor
@@ -50,7 +48,6 @@ from .training.defaults import default_callbacks
 from .training.history import TrainingHistory
 from .training.loss import batch_loss
 from .training.sklearn_callbacks import CallbackSupportMixin, fit_task
-from .training.skorch_callbacks import is_alias
 
 
 class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
@@ -182,10 +179,11 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
             Every class of the problem, required by classifiers' first call
             when ``y`` may not show them all; later calls must give the same.
         epochs : int, default=None
-            Passes over the data; None trains ``partial_fit_epochs`` (one by
-            default, scikit-learn's convention; ``"max_epochs"`` is
-            skorch's). 0 builds the network for the data without training,
-            as skorch's ``fit_loop(X, y, epochs=0)``.
+            Passes over the data; None trains ``partial_fit_epochs`` (one
+            pass by default, scikit-learn's convention; ``max_epochs`` for a
+            net built with skorch's ``initialize()``, as skorch's
+            ``partial_fit``). 0 builds the network for the data without
+            training, as skorch's ``fit_loop(X, y, epochs=0)``.
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -199,8 +197,12 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
                 "partial_fit takes no validation_data (its fit_params go to the "
                 "module's forward); set validation_fraction, or use fit."
             )
-        if epochs is None and self.partial_fit_epochs != "max_epochs":
-            epochs = int(self.partial_fit_epochs)
+        setting = self.partial_fit_epochs
+        if setting == "auto":
+            built_by_user = self.__dict__.get("_initialized_by_user", False)
+            setting = "max_epochs" if built_by_user else 1
+        if epochs is None and setting != "max_epochs":
+            epochs = int(setting)
         reset = not self.initialized_
         return self._fit(
             X, y, sample_weight, None, fit_params, reset, epochs, "partial_fit", classes
@@ -293,6 +295,12 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
         self.device_ = resolve_device(self.device)
         with self._resolved_device():
             super().initialize()  # ends with the names' check (_validate_params)
+        # skorch's workflow (initialize(), then partial_fit) keeps skorch's
+        # partial_fit; a fit builds the net itself.
+        if current_session(self) is None:
+            self._initialized_by_user = True
+        else:
+            self.__dict__.pop("_initialized_by_user", None)
         return self
 
     @property
@@ -467,25 +475,6 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
         # skorch's restore workflow, initialize() then load_params(), counts.
         return self.initialized_
 
-    def history_frame(self):
-        """Return the training history as a DataFrame, one row per epoch.
-
-        Columns: ``epoch``, ``train_loss``, ``valid_loss`` (with validation
-        data), ``train_<metric>`` and ``valid_<metric>`` for each metric,
-        ``<key>_best``, ``lr`` and ``dur`` (seconds). skorch's ``valid_acc``,
-        which repeats ``valid_accuracy`` in ``history_``, is left out.
-        """
-        check_is_fitted(self)
-        rows = [
-            {
-                k: v
-                for k, v in row.items()
-                if k != "batches" and not k.endswith("_count") and not is_alias(k, row)
-            }
-            for row in self.history_
-        ]
-        return pd.DataFrame(rows)
-
     # -- persistence --------------------------------------------------------------------
 
     def load_params(self, *args, **kwargs):
@@ -571,6 +560,7 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
             trusted=trusted,
             **params,
         )
+        estimator.__dict__.pop("_initialized_by_user", None)  # a fitted net
         # A warm-started fit continues this fit's folder when it lies in the
         # checkpoint_dir given here (a checkpoint never restores one).
         best_model = dict(estimator.callbacks_).get("best_model")

@@ -1,4 +1,6 @@
-"""The fitted attributes scikit-learn's ``MLPClassifier``/``MLPRegressor`` users read.
+"""Read-only views of the history: ``history_frame()`` and MLP's attribute names.
+
+``history_frame()`` gives the history as a DataFrame, one row per epoch.
 
 Code written against ``MLPClassifier`` reads ``n_iter_``, ``loss_curve_``,
 ``best_loss_``, ``validation_scores_`` and ``best_validation_score_`` after
@@ -15,6 +17,11 @@ the history, in scikit-learn's sense.
 """
 
 import math
+
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from .training.skorch_callbacks import is_alias
 
 # Appended to the "Attributes" section of the estimators' docstrings.
 MLP_ATTRIBUTES_DOC = """\
@@ -73,6 +80,25 @@ class MLPAttributesMixin:
       recorded (see ``MLP_ATTRIBUTES_DOC``), not necessarily accuracy or
       R^2; epochs without a validation pass (``partial_fit``) hold nan.
     """
+
+    def history_frame(self):
+        """Return the training history as a DataFrame, one row per epoch.
+
+        Columns: ``epoch``, ``train_loss``, ``valid_loss`` (with validation
+        data), ``train_<metric>`` and ``valid_<metric>`` for each metric,
+        ``<key>_best``, ``lr`` and ``dur`` (seconds). skorch's ``valid_acc``,
+        which repeats ``valid_accuracy`` in ``history_``, is left out.
+        """
+        check_is_fitted(self)
+        rows = [
+            {
+                k: v
+                for k, v in row.items()
+                if k != "batches" and not k.endswith("_count") and not is_alias(k, row)
+            }
+            for row in self.history_
+        ]
+        return pd.DataFrame(rows)
 
     @property
     def n_iter_(self):

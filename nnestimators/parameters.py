@@ -69,7 +69,7 @@ PARAMETER_CONSTRAINTS = {
     "warm_start": ["boolean"],
     "partial_fit_epochs": [
         Interval(Integral, 1, None, closed="left"),
-        StrOptions({"max_epochs"}),
+        StrOptions({"max_epochs", "auto"}),
     ],
     "callbacks": [list, tuple, StrOptions({"disable"}), None],
     "train_split": [callable, None, Options(bool, {False})],

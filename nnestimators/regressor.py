@@ -97,7 +97,7 @@ class NNRegressor(NNEstimator, NeuralNetRegressor):
         random_state=None,
         verbose=0,
         warm_start=False,
-        partial_fit_epochs=1,
+        partial_fit_epochs="auto",
         callbacks=None,
         train_split=None,
         predict_nonlinearity="auto",

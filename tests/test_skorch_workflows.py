@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -525,7 +526,7 @@ def test_an_sgd_learning_rate_given_to_adam_is_warned(small_digits):
 # -- SkorchDoctor and partial_fit ---------------------------------------------------
 
 
-@pytest.mark.parametrize("partial_fit_epochs", [1, "max_epochs"])
+@pytest.mark.parametrize("partial_fit_epochs", [1, "max_epochs", "auto"])
 def test_skorch_doctor_records_training(small_digits, partial_fit_epochs):
     from skorch.helper import SkorchDoctor
 
@@ -537,6 +538,8 @@ def test_skorch_doctor_records_training(small_digits, partial_fit_epochs):
         **{**FAST, "batch_size": 200},
     )
     doctor = SkorchDoctor(net).fit(X, y)
+    # The doctor builds the net with initialize(): by default ("auto") its
+    # partial_fit then trains max_epochs, as on skorch.
     epochs = 1 if partial_fit_epochs == 1 else FAST["max_epochs"]
     assert len(net.history_) == epochs
     assert doctor.num_steps_ == 3 * epochs  # 600 rows in batches of 200
@@ -544,6 +547,21 @@ def test_skorch_doctor_records_training(small_digits, partial_fit_epochs):
     assert len(gradients) == 3 * epochs
     assert set(gradients[0]) >= {"hidden.weight", "output.weight"}
     assert all(np.isfinite(g).all() for step in gradients for g in step.values())
+
+
+def test_initialize_then_partial_fit_trains_max_epochs_as_skorch(small_digits):
+    X, y = small_digits
+    built = NNClassifier(
+        module__n_features=X.shape[1], module__n_outputs=10, **FAST
+    ).initialize()
+    built.partial_fit(X, y).partial_fit(X, y)
+    assert len(built.history_) == 2 * FAST["max_epochs"]
+    # A fitted net continues one pass at a time (scikit-learn's convention).
+    fitted = NNClassifier(**FAST).fit(X, y)
+    fitted.partial_fit(X, y)
+    assert len(fitted.history_) == FAST["max_epochs"] + 1
+    # from_checkpoint and clone give nets that fit built, not initialize().
+    assert "_initialized_by_user" not in vars(clone(built))
 
 
 def test_partial_fit_epochs_gives_skorchs_partial_fit_back(small_digits):
