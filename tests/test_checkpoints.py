@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import fit_settings
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor, checkpoints
 from nnestimators.augment import Compose, GaussianNoise, RandomFlip
 
-FAST = dict(n_threads=1, random_state=0)
+FAST = fit_settings.REPRODUCIBLE  # epochs and splits are set test by test
 
 
 def _table(n_samples=120, n_features=8, **kwargs):

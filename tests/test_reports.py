@@ -3,6 +3,7 @@
 import json
 import re
 
+import fit_settings
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,7 +33,8 @@ from nnestimators.reports.formatting import format_number, mean_and_std
 from nnestimators.reports.tasks import infer_task
 
 N_FOLDS = 3
-FAST = {"max_epochs": 4, "batch_size": 32, "random_state": 0}
+# Four epochs in each fold; torch threads left to n_threads="auto".
+FAST = {**fit_settings.SEEDED, "max_epochs": 4, "batch_size": 32}
 PNG_MAGIC = b"\x89PNG"
 
 BINARY_METRICS = [

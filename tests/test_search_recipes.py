@@ -7,6 +7,7 @@ calibration. Data are small and epochs few, so the whole file runs in
 seconds on one thread.
 """
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -28,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 
 from nnestimators import NNBinaryClassifier, NNClassifier
 
-FAST = {"max_epochs": 10, "batch_size": 32, "n_threads": 1, "random_state": 0}
+# Ten epochs: searches must tell candidates apart, pruning needs steps to cut.
+FAST = {**fit_settings.FAST, "max_epochs": 10}
 CV = 3
 LR_LOW, LR_HIGH = 1e-4, 1e-1
 CHANCE_IRIS = 1 / 3

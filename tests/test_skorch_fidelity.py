@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from fit_settings import FAST
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV
@@ -30,8 +31,6 @@ from skorch.toy import make_classifier
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.modules import MLP
-
-FAST = dict(max_epochs=3, batch_size=32, random_state=0, n_threads=1)
 
 
 @pytest.fixture(scope="module")

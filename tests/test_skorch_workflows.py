@@ -9,6 +9,7 @@ scikit-learn.
 import pickle
 import warnings
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -25,7 +26,8 @@ from nnestimators import NNBinaryClassifier, NNClassifier
 SKORCH_SETTINGS = dict(
     optimizer=torch.optim.SGD, lr=0.1, max_epochs=20, batch_size=128, n_threads=1
 )
-FAST = dict(max_epochs=4, batch_size=32, random_state=0, n_threads=1)
+# Four epochs: resumed and partial fits are counted against max_epochs.
+FAST = {**fit_settings.FAST, "max_epochs": 4}
 
 
 @pytest.fixture(scope="module")

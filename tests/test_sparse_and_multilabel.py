@@ -2,6 +2,7 @@
 
 import warnings
 
+import fit_settings
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,7 +16,7 @@ from skorch.callbacks import Callback
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 
-FAST = dict(max_epochs=5, batch_size=32, random_state=0, n_threads=1)
+FAST = {**fit_settings.FAST, "max_epochs": 5}
 
 
 def _texts(n=600, seed=0):
