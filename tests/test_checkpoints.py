@@ -261,6 +261,7 @@ def test_parameters_beyond_json_round_trip(tmp_path):
     assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
 
 
+@pytest.mark.slow
 def test_grid_search_fits_write_separate_checkpoints(tmp_path):
     X, y = _table()
     search = GridSearchCV(

@@ -149,6 +149,7 @@ def test_same_random_state_same_predictions_also_after_clone(cancer, Estimator):
     assert not np.array_equal(_outputs(other, X), _outputs(clone(model).fit(X, y), X))
 
 
+@pytest.mark.slow
 def test_same_random_state_same_predictions_across_processes(tmp_path):
     # The same fit in a fresh interpreter and in this process, which has
     # already run other tests (other seeds, draws from the global RNGs): two
@@ -274,6 +275,7 @@ def test_warm_start_continues_weights_and_history(iris):
     assert len(cold.fit(X, y).history_) == 3
 
 
+@pytest.mark.slow
 def test_auto_training_length_gives_small_data_enough_steps(iris):
     X, y = iris
     model = NNClassifier(random_state=0).fit(X, y)

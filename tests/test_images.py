@@ -244,6 +244,7 @@ def load_example(name):
     return module
 
 
+@pytest.mark.slow
 def test_binary_scans_example_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("NNESTIMATORS_QUICK", "1")
     model = load_example("image_binary_scans").main(out=tmp_path)
@@ -253,6 +254,7 @@ def test_binary_scans_example_runs(tmp_path, monkeypatch):
     assert any((tmp_path / "checkpoints").iterdir())
 
 
+@pytest.mark.slow
 def test_digits_cnn_example_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("NNESTIMATORS_QUICK", "1")
     search = load_example("image_digits_cnn").main(out=tmp_path)

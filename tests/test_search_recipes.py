@@ -188,6 +188,7 @@ def test_optuna_search_finds_a_learning_rate_in_range(optuna_cv, raw_iris):
 
 
 @optuna_warnings
+@pytest.mark.slow
 def test_optuna_pruning_trains_one_epoch_per_step(optuna_cv, raw_iris):
     optuna, OptunaSearchCV = optuna_cv
     X, y = raw_iris

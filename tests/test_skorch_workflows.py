@@ -118,6 +118,7 @@ def test_softmax_mlp_on_digits_trains_as_in_skorch(digits):
     np.testing.assert_array_equal(net.predict(X_test), proba.argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_softmax_mlp_with_default_settings(digits):
     X_train, X_test, y_train, y_test = digits
     with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):

@@ -40,6 +40,7 @@ def _texts(n=600, seed=0):
     return np.array(docs), np.array(["negative", "mixed", "positive"])[labels]
 
 
+@pytest.mark.slow
 def test_tfidf_text_pipeline_beats_a_linear_baselines_floor():
     docs, labels = _texts()
     train_docs, test_docs, train_y, test_y = train_test_split(

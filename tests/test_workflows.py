@@ -29,6 +29,7 @@ def _pipeline(estimator):
     return Pipeline([("scale", StandardScaler()), ("net", estimator)])
 
 
+@pytest.mark.slow
 def test_grid_search_over_module_and_optimizer_parameters(cancer):
     X, y = cancer
     search = GridSearchCV(
