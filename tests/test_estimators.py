@@ -113,7 +113,10 @@ def test_width_after_one_hot_encoding_is_inferred():
     encode = ColumnTransformer(
         [("num", StandardScaler(), ["size"]), ("cat", OneHotEncoder(), ["colour"])]
     )
-    model = make_pipeline(encode, NNBinaryClassifier(**FAST)).fit(frame, y)
+    # lr=1e-2 learns the one-feature rule on 90 rows in 15 epochs (0.99 to 1.0
+    # over 20 seeds); at 1e-3 another seed scored 0.79.
+    classifier = NNBinaryClassifier(**FAST, lr=1e-2)
+    model = make_pipeline(encode, classifier).fit(frame, y)
     assert model[-1].n_features_in_ == 5
     assert model.score(frame, y) > 0.8
 
