@@ -1,4 +1,11 @@
-"""Shared fixtures: small scaled data sets that ship with scikit-learn."""
+"""Shared fixtures: small scaled data sets that ship with scikit-learn.
+
+Two tiers: ``python -m pytest -m "not slow"`` is the inner loop, ``python -m
+pytest`` (CI) runs everything. Slow tests are marked where they are written,
+with ``@pytest.mark.slow`` or a module's ``pytestmark`` (the estimator checks
+pick theirs in ``_is_slow``); nothing here marks tests by name. Shared fit
+settings live in ``fit_settings.py``.
+"""
 
 import numpy as np
 import pytest

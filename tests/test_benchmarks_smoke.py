@@ -27,6 +27,9 @@ TABLE_HEADINGS = [
 
 TARGET_LINE = re.compile(r"^- \*\*(PASS|MISS|N/A)\*\* .+: .+$", re.MULTILINE)
 
+# Each test runs the benchmarks command in a new interpreter: slow tier.
+pytestmark = pytest.mark.slow
+
 
 def run_quick_suite(out: Path) -> subprocess.CompletedProcess:
     """The documented command, in --quick mode, on a few hundred rows."""

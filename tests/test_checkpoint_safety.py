@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -33,7 +34,7 @@ from nnestimators.checkpoints import (
 )
 from nnestimators.modules import MLP, ConvNet
 
-FAST = dict(n_threads=1, random_state=0)
+FAST = fit_settings.REPRODUCIBLE  # epochs and splits are set test by test
 
 
 def _iris():

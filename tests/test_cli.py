@@ -64,6 +64,7 @@ def _assert_report_dir(directory):
     return json.loads((Path(directory) / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_default_data_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     status, out, err = _run(capsys, "--max-epochs", 3, "--cv", 3)
@@ -81,6 +82,7 @@ def test_default_data_end_to_end(tmp_path, monkeypatch, capsys):
     assert len(pd.read_csv(out_dir / "folds.csv")) == 3
 
 
+@pytest.mark.slow
 def test_csv_with_categories_missing_values_and_text_target(csv_path, tmp_path, capsys):
     out_dir = tmp_path / "out"
     status, out, err = _run(
@@ -131,6 +133,7 @@ def test_parquet_regression_quiet(tmp_path, capsys):
     assert len(predictions) == 60
 
 
+@pytest.mark.slow
 def test_grid_search_nested_multiclass(tmp_path, capsys):
     path = tmp_path / "table.csv"
     _table().drop(columns=["label", "price"]).to_csv(path, index=False)
@@ -172,6 +175,7 @@ def test_grid_search_nested_multiclass(tmp_path, capsys):
 
 # Another cluster on the machine may hold Dask's default HTTP port.
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+@pytest.mark.slow
 def test_dask_scheduler_address(csv_path, tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
     # Worker processes, as a remote scheduler has; the command only sees the
@@ -204,6 +208,7 @@ def test_dask_scheduler_address(csv_path, tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+@pytest.mark.slow
 def test_dask_local_cluster_options(csv_path, tmp_path, capsys, monkeypatch):
     distributed = pytest.importorskip("distributed")
     requested = {}
@@ -443,6 +448,7 @@ def test_training_failure_is_one_line_error(monkeypatch, csv_path, tmp_path, cap
     )
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point(csv_path, tmp_path):
     out_dir = tmp_path / "out"
     command = [
@@ -476,6 +482,7 @@ def _assert_no_memory_address(html):
     assert re.search(r"0x[0-9a-fA-F]{4,}", text) is None
 
 
+@pytest.mark.slow
 def test_report_answers_does_the_network_help(tmp_path, capsys):
     table = _table().drop(columns=["price", "kind"]).dropna(subset=["label"])
     path = tmp_path / "people.csv"
@@ -526,6 +533,7 @@ def test_report_answers_does_the_network_help(tmp_path, capsys):
     _assert_no_memory_address(html)
 
 
+@pytest.mark.slow
 def test_no_baselines_option(csv_path, tmp_path, capsys):
     out_dir = tmp_path / "out"
     status, out, err = _run(
@@ -650,6 +658,7 @@ def _marker_entry(path):
     }
 
 
+@pytest.mark.slow
 def test_earlier_report_is_replaced_only_with_overwrite(csv_path, tmp_path, capsys):
     out_dir = tmp_path / "out"
     args = ["--data", csv_path, "--max-epochs", 1, "--cv", 2, "--out", out_dir]
@@ -688,6 +697,7 @@ def test_earlier_report_is_replaced_only_with_overwrite(csv_path, tmp_path, caps
 
 
 @pytest.mark.parametrize("listed", ["by name", "with its size and hash"])
+@pytest.mark.slow
 def test_overwrite_keeps_a_users_file_listed_in_the_marker(
     listed, csv_path, tmp_path, capsys
 ):
@@ -738,6 +748,7 @@ def test_the_out_folder_rules_know_every_file_a_report_writes():
     assert REPORT_FILE_NAMES == written | {cli.MARKER}
 
 
+@pytest.mark.slow
 def test_empty_out_folder_is_used(csv_path, tmp_path, capsys):
     out_dir = tmp_path / "empty"
     out_dir.mkdir()
@@ -760,6 +771,7 @@ def _table_with_identifiers(n_rows=400, seed=0):
     return frame
 
 
+@pytest.mark.slow
 def test_identifier_columns_are_dropped_and_reported(tmp_path, capsys):
     path = tmp_path / "users.csv"
     _table_with_identifiers().to_csv(path, index=False)
@@ -850,6 +862,7 @@ def test_large_table_with_identifier_column(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("delimiter, name", [(";", "';'"), ("\t", "tab")])
+@pytest.mark.slow
 def test_other_delimiters_are_detected(delimiter, name, tmp_path, capsys):
     path = tmp_path / "table.csv"
     table = _table().drop(columns=["price", "kind"])
@@ -888,6 +901,7 @@ def test_seed_beyond_32_bits_is_rejected_by_the_parser(capsys, monkeypatch):
 # -- progress and the page ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fold_progress_and_still_improving_notes(
     csv_path, tmp_path, capsys, monkeypatch
 ):

@@ -123,6 +123,7 @@ def test_windows_1252_characters_beyond_latin_1(tmp_path):
     assert "not UTF-8 (byte 0x80 at offset 16)" in said[0]
 
 
+@pytest.mark.slow
 def test_excel_export_in_cp1252_with_semicolons_gets_a_report(tmp_path, capsys):
     """A French Excel export: cp1252, semicolons, decimal commas."""
     rng = np.random.default_rng(1)
@@ -191,6 +192,7 @@ def _russian_table(n_rows=40):
     return "возраст,город,метка\n" + rows
 
 
+@pytest.mark.slow
 def test_encoding_option_reads_a_cp1251_file(tmp_path, capsys):
     path = _write(tmp_path, _russian_table().encode("cp1251"))
     out_dir = tmp_path / "out"
@@ -464,6 +466,7 @@ def test_too_few_rows_for_early_stopping_is_refused_before_training(
     ) in line
 
 
+@pytest.mark.slow
 def test_the_fewest_rows_allowed_train(tmp_path, capsys):
     """The row rule matches the estimators': 22 rows and --cv 2 do train."""
     path = _write(tmp_path, _numbers(n_rows=22))

@@ -299,6 +299,7 @@ def one_thread():
 # Chance is 0.1. Seeds 0-3 give about 0.98 for ConvNet and 0.83-0.87 for the
 # slower-learning LeNet5 with this budget.
 @pytest.mark.parametrize(("cls", "min_accuracy"), [(ConvNet, 0.93), (LeNet5, 0.7)])
+@pytest.mark.slow
 def test_learns_digits(cls, min_accuracy, one_thread):
     torch.manual_seed(0)
     X_train, y_train, X_test, y_test = _digits_split(n_train=600, seed=0)

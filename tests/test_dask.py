@@ -37,6 +37,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 cloudpickle.register_pickle_by_value(test_runtime)
 
 pytestmark = [
+    pytest.mark.slow,  # a cluster of worker processes: seconds to start
     pytest.mark.timeout(90),
     # Another cluster on this machine (a concurrent run) may hold port 8787.
     pytest.mark.filterwarnings("ignore:Port 8787 is already in use"),

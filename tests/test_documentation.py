@@ -9,10 +9,10 @@ Python literal, such as::
     # ['epoch', 'lr', 'dur', ...]
 
 must print exactly that literal. Blocks that need a GPU, a Dask cluster or
-another machine are skipped, each with its reason in ``SKIPPED``; a page
-whose snippets train networks for more than a few seconds is marked slow,
-and the few blocks that take minutes run only with
-``NNESTIMATORS_DOCS_ALL=1`` (``LONG``).
+another machine are skipped, each with its reason in ``SKIPPED``; the few
+blocks that take minutes run only with ``NNESTIMATORS_DOCS_ALL=1``
+(``LONG``). Running the snippets trains networks page after page: it is the
+slow tier's work; the fast tier checks that every snippet compiles.
 """
 
 from __future__ import annotations
@@ -57,15 +57,6 @@ LONG = {
     "minutes on two CPU cores",
 }
 RUN_LONG = os.environ.get("NNESTIMATORS_DOCS_ALL") == "1"
-
-# Pages whose snippets run in a few seconds; every other page is slow.
-FAST_PAGES = {
-    "docs/index.md",
-    "docs/guide/checkpoints.md",
-    "docs/guide/devices.md",
-    "docs/guide/estimators.md",
-    "docs/guide/shapes.md",
-}
 
 _FENCE = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 _PRINT = re.compile(r"^print\((?P<expr>.*)\)\s*$")
@@ -131,11 +122,6 @@ def _missing_modules(code):
     return sorted(n for n in names if importlib.util.find_spec(n) is None)
 
 
-def _page_param(page):
-    marks = [] if _name(page) in FAST_PAGES else [pytest.mark.slow]
-    return pytest.param(page, id=_name(page), marks=marks)
-
-
 def test_every_snippet_is_python_and_every_skip_names_a_snippet():
     blocks = {_name(page): python_blocks(page) for page in PAGES}
     for name, codes in blocks.items():
@@ -148,8 +134,9 @@ def test_every_snippet_is_python_and_every_skip_names_a_snippet():
     assert documented_outputs(example) == [(0, "sorted({'b': 1, 'a': 2})", ["a", "b"])]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
-    "page", [_page_param(page) for page in PAGES if python_blocks(page)]
+    "page", [page for page in PAGES if python_blocks(page)], ids=_name
 )
 def test_documented_snippets_run(page, tmp_path, monkeypatch):
     name = _name(page)

@@ -6,10 +6,15 @@ dropout, batch norm and a cosine schedule; (c) a user module with its own
 constructor arguments (``hidden``) and SGD with momentum; (d) a user module
 that takes ``input_shape`` instead of ``n_features``. (b)-(d) train for few
 epochs so that the checks stay fast.
+
+The fast tier (``-m "not slow"``) runs the defaults' quick checks: not those
+that train to scikit-learn's accuracy bars or repeat fits on sparse input,
+array-likes or read-only memory maps (``_is_slow``). CI runs them all.
 """
 
 import math
 
+import pytest
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
@@ -98,6 +103,40 @@ def expected_failed_checks(estimator):
     return EXPECTED_FAILURES
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+# Checks that fit to scikit-learn's accuracy bars, or fit and predict again on
+# sparse input or on array-likes: seconds each with the defaults' 200 epochs.
+# The expected failures go with them: they cannot fail the run.
+SLOW_CHECKS = {
+    "check_classifiers_train",
+    "check_regressors_train",
+    "check_estimator_sparse_array",
+    "check_estimator_sparse_matrix",
+    "check_classifier_data_not_an_array",
+    "check_regressor_data_not_an_array",
+    *EXPECTED_FAILURES,
+}
+
+
+def _is_slow(estimator, check):
+    """All but the defaults' quick checks, and their read-only memmap repeats."""
+    is_default = repr(estimator) == f"{type(estimator).__name__}()"
+    is_repeat = "readonly_memmap" in check.keywords
+    return not is_default or is_repeat or check.func.__name__ in SLOW_CHECKS
+
+
+def _tiered(parametrize):
+    """``parametrize_with_checks``' cases, those ``_is_slow`` picks marked slow."""
+    argnames, cases = parametrize.args
+    tiered = []
+    for case in cases:
+        case = case if hasattr(case, "marks") else pytest.param(*case)
+        marks = [*case.marks, *([pytest.mark.slow] if _is_slow(*case.values) else [])]
+        tiered.append(pytest.param(*case.values, marks=marks, id=case.id))
+    return pytest.mark.parametrize(argnames, tiered, **parametrize.kwargs)
+
+
+@_tiered(
+    parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

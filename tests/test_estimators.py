@@ -4,6 +4,7 @@ import pickle
 import subprocess
 import sys
 
+import fit_settings
 import joblib
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.modules import MLP
 
-FAST = dict(max_epochs=15, random_state=0)
+# Fifteen epochs at the default batch size: enough to clear the score bars.
+FAST = {**fit_settings.SEEDED, "max_epochs": 15}
 
 
 @pytest.mark.parametrize(
@@ -111,7 +113,10 @@ def test_width_after_one_hot_encoding_is_inferred():
     encode = ColumnTransformer(
         [("num", StandardScaler(), ["size"]), ("cat", OneHotEncoder(), ["colour"])]
     )
-    model = make_pipeline(encode, NNBinaryClassifier(**FAST)).fit(frame, y)
+    # lr=1e-2 learns the one-feature rule on 90 rows in 15 epochs (0.99 to 1.0
+    # over 20 seeds); at 1e-3 another seed scored 0.79.
+    classifier = NNBinaryClassifier(**FAST, lr=1e-2)
+    model = make_pipeline(encode, classifier).fit(frame, y)
     assert model[-1].n_features_in_ == 5
     assert model.score(frame, y) > 0.8
 
@@ -147,6 +152,7 @@ def test_same_random_state_same_predictions_also_after_clone(cancer, Estimator):
     assert not np.array_equal(_outputs(other, X), _outputs(clone(model).fit(X, y), X))
 
 
+@pytest.mark.slow
 def test_same_random_state_same_predictions_across_processes(tmp_path):
     # The same fit in a fresh interpreter and in this process, which has
     # already run other tests (other seeds, draws from the global RNGs): two
@@ -272,6 +278,7 @@ def test_warm_start_continues_weights_and_history(iris):
     assert len(cold.fit(X, y).history_) == 3
 
 
+@pytest.mark.slow
 def test_auto_training_length_gives_small_data_enough_steps(iris):
     X, y = iris
     model = NNClassifier(random_state=0).fit(X, y)

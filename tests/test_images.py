@@ -7,6 +7,7 @@ the accuracy bars of the default configuration live in one slow test.
 import importlib.util
 from pathlib import Path
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -19,15 +20,13 @@ from nnestimators.augment import Compose, GaussianNoise, RandomShift
 from nnestimators.modules import ConvNet
 
 # A small network and a short run: enough to learn digits a little, fast.
-FAST = dict(
-    module=ConvNet,
-    module__channels=(16, 32),
-    module__dense_units=(64,),
-    max_epochs=5,
-    batch_size=32,
-    n_threads=1,
-    random_state=0,
-)
+FAST = {
+    **fit_settings.FAST,
+    "module": ConvNet,
+    "module__channels": (16, 32),
+    "module__dense_units": (64,),
+    "max_epochs": 5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +244,7 @@ def load_example(name):
     return module
 
 
+@pytest.mark.slow
 def test_binary_scans_example_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("NNESTIMATORS_QUICK", "1")
     model = load_example("image_binary_scans").main(out=tmp_path)
@@ -254,6 +254,7 @@ def test_binary_scans_example_runs(tmp_path, monkeypatch):
     assert any((tmp_path / "checkpoints").iterdir())
 
 
+@pytest.mark.slow
 def test_digits_cnn_example_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("NNESTIMATORS_QUICK", "1")
     search = load_example("image_digits_cnn").main(out=tmp_path)

@@ -1,6 +1,7 @@
 """X's dtype follows the module: int64 token ids for embeddings, float64 for a
 float64 module, float32 otherwise (the built-in modules)."""
 
+import fit_settings
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -11,7 +12,8 @@ from sklearn.model_selection import GridSearchCV
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.modules import MLP
 
-FAST = dict(max_epochs=2, batch_size=16, n_threads=1, random_state=0, verbose=0)
+# Tiny inputs: small batches give several steps an epoch; quiet.
+FAST = {**fit_settings.FAST, "max_epochs": 2, "batch_size": 16, "verbose": 0}
 VOCAB = 30
 
 

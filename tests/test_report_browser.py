@@ -29,11 +29,14 @@ def _load_checker():
 checker = _load_checker()
 CHROMIUM = checker.find_chromium()
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary at /usr/bin/chromium or on PATH "
-    "(Debian: apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a browser starts for every page
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium binary at /usr/bin/chromium or on PATH "
+        "(Debian: apt-get install chromium)",
+    ),
+]
 
 
 def _check(page, width):
@@ -66,7 +69,6 @@ def test_checker_finds_overflow_scrolling_boxes_and_broken_images(tmp_path):
     assert len(found) == 4
 
 
-@pytest.mark.slow
 def test_classification_report_fits_the_page(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     # The default data: six metrics and two baselines make wide tables.
@@ -76,7 +78,6 @@ def test_classification_report_fits_the_page(tmp_path, monkeypatch, capsys):
     _assert_fits(tmp_path / "cancer" / "report.html", n_images=5)
 
 
-@pytest.mark.slow
 def test_regression_report_with_long_names_fits_the_page(tmp_path, capsys):
     rng = np.random.default_rng(0)
     n_rows = 120
@@ -105,7 +106,6 @@ def test_regression_report_with_long_names_fits_the_page(tmp_path, capsys):
     _assert_fits(out_dir / "report.html", n_images=2)
 
 
-@pytest.mark.slow
 def test_search_report_fits_the_page(tmp_path, capsys):
     rng = np.random.default_rng(0)
     n_rows = 90

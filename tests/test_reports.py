@@ -3,6 +3,7 @@
 import json
 import re
 
+import fit_settings
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,7 +33,8 @@ from nnestimators.reports.formatting import format_number, mean_and_std
 from nnestimators.reports.tasks import infer_task
 
 N_FOLDS = 3
-FAST = {"max_epochs": 4, "batch_size": 32, "random_state": 0}
+# Four epochs in each fold; torch threads left to n_threads="auto".
+FAST = {**fit_settings.SEEDED, "max_epochs": 4, "batch_size": 32}
 PNG_MAGIC = b"\x89PNG"
 
 BINARY_METRICS = [
@@ -288,6 +290,7 @@ def test_plot_history_with_train_metrics():
     assert [t.get_text() for t in legend.get_texts()] == ["valid", "train"]
 
 
+@pytest.mark.slow
 def test_save_writes_parseable_files(binary_report, tmp_path):
     paths = binary_report.save(tmp_path / "report")
     figures = binary_report.figures()
@@ -350,6 +353,7 @@ def test_to_markdown_with_and_without_tabulate(regression_report, monkeypatch):
     assert len(lines) == 2 + len(REGRESSION_METRICS)
 
 
+@pytest.mark.slow
 def test_any_scikit_learn_estimator_without_history():
     X, y = load_iris(return_X_y=True)
     model = make_pipeline(StandardScaler(), LogisticRegression())
@@ -476,6 +480,7 @@ def test_regression_tick_labels_do_not_run_together(large_target_report):
         assert any("," in t.get_text() for t in ax.yaxis.get_ticklabels())
 
 
+@pytest.mark.slow
 def test_progress_is_reported_per_fold():
     X, y = load_iris(return_X_y=True)
     seen = []
@@ -494,6 +499,7 @@ def test_progress_is_reported_per_fold():
     assert [r.estimator for r in seen] == report.estimators_
 
 
+@pytest.mark.slow
 def test_progress_with_parallel_folds():
     X, y = load_iris(return_X_y=True)
     seen = []
@@ -519,6 +525,7 @@ def test_progress_with_parallel_folds():
         np.testing.assert_array_equal(fold.test_index, index)
 
 
+@pytest.mark.slow
 def test_folds_stopped_while_improving_are_noted(binary_report):
     expected = [
         number
@@ -548,6 +555,7 @@ def test_still_improving_reads_the_monitor_flag():
     assert not still_improving(LogisticRegression())
 
 
+@pytest.mark.slow
 def test_html_page_stands_alone(tmp_path):
     from sklearn.compose import make_column_transformer
 
@@ -636,6 +644,7 @@ def test_grouped_splitters_take_groups():
     np.testing.assert_allclose(report.to_frame()["test_r2"], expected)
 
 
+@pytest.mark.slow
 def test_the_page_describes_images_by_their_shape():
     rng = np.random.default_rng(0)
     y = np.arange(40) % 2
@@ -762,6 +771,7 @@ def test_bounded_ridge_refits_on_all_rows_with_the_chosen_penalty():
     np.testing.assert_allclose(weighted.predict(X), bounded.predict(X), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_bounded_ridge_needs_memory_of_the_data_on_a_wide_sparse_table():
     import tracemalloc
 
@@ -839,6 +849,7 @@ def test_comparison_sentence_names_the_best_and_the_gap_in_fold_spreads():
     assert "do not tell them apart" in close
 
 
+@pytest.mark.slow
 def test_baselines_can_be_turned_off(tmp_path):
     X, y = load_iris(return_X_y=True)
     report = cross_validated_report(
@@ -940,6 +951,7 @@ def test_searches_are_recognised_once_for_every_unwrapping():
 # -- predictions, provenance, searches and the page -----------------------------
 
 
+@pytest.mark.slow
 def test_predictions_have_row_labels_and_class_probabilities():
     X, y = load_iris(return_X_y=True, as_frame=True)
     X.index = X.index + 1000  # labels that are not positions
@@ -965,6 +977,7 @@ def test_predictions_have_row_labels_and_class_probabilities():
     np.testing.assert_array_equal(probabilities.argmax(axis=1), predictions["y_pred"])
 
 
+@pytest.mark.slow
 def test_saved_predictions_versions_and_command(binary_report, binary_data, tmp_path):
     _, y = binary_data
     binary_report.command = "nnestimators report --cv 3"
@@ -1013,6 +1026,7 @@ def _as_text(frame):
     return frame
 
 
+@pytest.mark.slow
 def test_search_choices_are_on_the_page_without_memory_addresses(tmp_path):
     from sklearn.model_selection import GridSearchCV
 
@@ -1052,6 +1066,7 @@ def test_search_choices_are_on_the_page_without_memory_addresses(tmp_path):
     assert "0x" not in document["estimator_repr"]
 
 
+@pytest.mark.slow
 def test_the_epoch_cap_note_is_on_the_page(binary_report, monkeypatch):
     from nnestimators.reports import notes
 
@@ -1135,6 +1150,7 @@ def test_calibration_figure_bins_the_out_of_fold_probabilities(binary_report):
     assert sum(heights) == len(binary_report.predictions())
 
 
+@pytest.mark.slow
 def test_page_tables_have_no_index_name_row(binary_report):
     html = binary_report.to_html()
     assert "<th></th>" not in html

@@ -279,6 +279,7 @@ def test_seeded_is_reproducible_and_leaves_global_rng_alone():
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_loky_workers_fit_with_their_share_of_cores(monkeypatch):
     # joblib gives each loky worker OMP_NUM_THREADS = cores // n_jobs, unless
     # the parent already has the variable (as a test shell may).
@@ -296,6 +297,7 @@ def test_loky_workers_fit_with_their_share_of_cores(monkeypatch):
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_explicit_n_threads_wins_in_loky_workers(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     observed = joblib.Parallel(n_jobs=2, backend="loky", timeout=150)(

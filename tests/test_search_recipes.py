@@ -7,6 +7,7 @@ calibration. Data are small and epochs few, so the whole file runs in
 seconds on one thread.
 """
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -28,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 
 from nnestimators import NNBinaryClassifier, NNClassifier
 
-FAST = {"max_epochs": 10, "batch_size": 32, "n_threads": 1, "random_state": 0}
+# Ten epochs: searches must tell candidates apart, pruning needs steps to cut.
+FAST = {**fit_settings.FAST, "max_epochs": 10}
 CV = 3
 LR_LOW, LR_HIGH = 1e-4, 1e-1
 CHANCE_IRIS = 1 / 3
@@ -186,6 +188,7 @@ def test_optuna_search_finds_a_learning_rate_in_range(optuna_cv, raw_iris):
 
 
 @optuna_warnings
+@pytest.mark.slow
 def test_optuna_pruning_trains_one_epoch_per_step(optuna_cv, raw_iris):
     optuna, OptunaSearchCV = optuna_cv
     X, y = raw_iris
@@ -213,9 +216,12 @@ def test_optuna_pruning_trains_one_epoch_per_step(optuna_cv, raw_iris):
     pruned = [t for t in search.trials_ if t.state == states.PRUNED]
     complete = [t for t in search.trials_ if t.state == states.COMPLETE]
     assert pruned and complete
-    # One reported step per partial_fit call, i.e. per epoch.
+    # One reported step per partial_fit call, i.e. per epoch. A trial is pruned
+    # after the step it reports, at the latest after the last one; the clearly
+    # worse trials stop early (after 2 of 10 steps here, whatever the seed).
     assert all(len(t.intermediate_values) == max_iter for t in complete)
-    assert all(len(t.intermediate_values) < max_iter for t in pruned)
+    assert all(1 <= len(t.intermediate_values) <= max_iter for t in pruned)
+    assert min(len(t.intermediate_values) for t in pruned) < max_iter
     assert search.best_score_ > CHANCE_IRIS + 0.3
     # The refit uses fit(), whose max_epochs matches the pruned budget.
     assert len(search.best_estimator_.history_) == max_iter
@@ -236,45 +242,68 @@ def test_partial_fit_takes_the_classes_optuna_passes(raw_iris):
 
 # -- threshold tuning and calibration ----------------------------------------
 
+# Held-out comparisons need a network that learned what the noisy 9:1 data
+# allow: after ten epochs at the default lr=1e-3 it had barely left the prior,
+# and whether tuning or calibration paid on held-out rows depended on the seed.
+TRAINED = {"max_epochs": 30, "lr": 1e-2}
 
-@pytest.mark.parametrize("scoring", ["balanced_accuracy", "f1"])
-def test_tuned_threshold_beats_the_default_on_held_out_data(imbalanced, scoring):
+
+@pytest.mark.slow
+def test_tuned_threshold_beats_the_default_on_held_out_data(imbalanced):
     X_train, X_test, y_train, y_test = imbalanced
-    untuned = _binary().fit(X_train, y_train)
+    untuned = _binary(**TRAINED).fit(X_train, y_train)
     tuned = TunedThresholdClassifierCV(
-        _binary(), scoring=scoring, cv=CV, random_state=0
+        _binary(**TRAINED), scoring="balanced_accuracy", cv=CV, random_state=0
     ).fit(X_train, y_train)
 
-    assert 0.0 < tuned.best_threshold_ < 1.0
-    assert abs(tuned.best_threshold_ - untuned.threshold) > 0.01
-    score = get_scorer(scoring)
+    # 0.5 ignores the 9:1 prior, balanced accuracy weighs the rare class up:
+    # the tuned threshold drops (0.11 to 0.41 below 0.5 over 20 seeds) and
+    # gains on held-out data (0.035 to 0.20 over 20 seeds).
+    assert 0.0 < tuned.best_threshold_ < untuned.threshold - 0.05
+    score = get_scorer("balanced_accuracy")
     assert score(tuned, X_test, y_test) >= score(untuned, X_test, y_test)
 
 
+@pytest.mark.slow
+def test_f1_tuned_threshold_moves_toward_the_rare_class(imbalanced):
+    X_train, _, y_train, _ = imbalanced
+    tuned = TunedThresholdClassifierCV(
+        _binary(**TRAINED), scoring="f1", cv=CV, random_state=0
+    ).fit(X_train, y_train)
+
+    # F1 of the rare class calls for a lower threshold too (0.11 to 0.36 below
+    # 0.5 over 20 seeds). Its gain on 24 held-out positives is not guaranteed
+    # (-0.002 to +0.21 over 20 seeds), so it is not asserted.
+    assert 0.0 < tuned.best_threshold_ < 0.5 - 0.05
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
 def test_calibrated_classifier_cv_gives_valid_probabilities(imbalanced, method):
     X_train, X_test, y_train, y_test = imbalanced
-    untuned = _binary().fit(X_train, y_train)
-    calibrated = CalibratedClassifierCV(_binary(), method=method, cv=CV).fit(
-        X_train, y_train
-    )
+    calibrated = CalibratedClassifierCV(_binary(**TRAINED), method=method, cv=CV)
+    calibrated.fit(X_train, y_train)
 
     proba = calibrated.predict_proba(X_test)
     assert len(calibrated.calibrated_classifiers_) == CV
     assert ((proba >= 0) & (proba <= 1)).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Informative probabilities: better than the constant prevalence forecast
+    # (Brier 0.067 to 0.081 against 0.106 over 20 seeds), and no worse than
+    # always answering the majority class, give or take five rows.
+    prevalence = np.full(len(y_test), np.mean(y_train))
     brier = brier_score_loss(y_test, proba[:, 1])
-    brier_untuned = brier_score_loss(y_test, untuned.predict_proba(X_test)[:, 1])
-    assert brier <= brier_untuned + 0.01
+    assert brier < brier_score_loss(y_test, prevalence)
     assert calibrated.score(X_test, y_test) >= np.mean(y_test == 0) - 0.02
 
 
+@pytest.mark.slow
 def test_prefit_calibration_on_a_held_out_set(imbalanced):
     X_train, X_test, y_train, y_test = imbalanced
     X_fit, X_calib, y_fit, y_calib = train_test_split(
         X_train, y_train, test_size=0.5, stratify=y_train, random_state=0
     )
-    model = _binary().fit(X_fit, y_fit)
+    model = _binary(**TRAINED).fit(X_fit, y_fit)
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="sigmoid")
     calibrated.fit(X_calib, y_calib)
 

@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from fit_settings import FAST
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from skorch.callbacks import Callback
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
-
-FAST = dict(max_epochs=3, batch_size=32, random_state=0, n_threads=1)
 
 
 @pytest.fixture(scope="module")

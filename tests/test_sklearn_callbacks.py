@@ -1,14 +1,13 @@
 """scikit-learn's callback API (sklearn.callback) on the estimators, epochs as subtasks."""
 
 import pytest
+from fit_settings import FAST
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV
 
 from nnestimators import NNClassifier
 
 callback = pytest.importorskip("sklearn.callback")
-
-FAST = dict(max_epochs=3, batch_size=32, random_state=0, n_threads=1)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ local file store under ``tmp_path``: nothing leaves the machine.
 
 import json
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -18,7 +19,7 @@ from sklearn.datasets import load_diabetes
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 
-FAST = {"random_state": 0, "n_threads": 1}
+FAST = fit_settings.REPRODUCIBLE  # epochs and splits are set test by test
 EPOCHS = 3
 
 

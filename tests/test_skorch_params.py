@@ -8,6 +8,7 @@ parameters that ``clone`` would pass back to ``__init__``.
 import copy
 import pickle
 
+import fit_settings
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -15,7 +16,8 @@ from sklearn.datasets import make_classification
 
 from nnestimators import NNBinaryClassifier, NNClassifier
 
-FAST = dict(max_epochs=2, batch_size=16, random_state=0, n_threads=1, verbose=0)
+# Tiny inputs: small batches give several steps an epoch; quiet.
+FAST = {**fit_settings.FAST, "max_epochs": 2, "batch_size": 16, "verbose": 0}
 
 
 @pytest.fixture(scope="module")

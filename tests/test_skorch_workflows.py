@@ -9,6 +9,7 @@ scikit-learn.
 import pickle
 import warnings
 
+import fit_settings
 import numpy as np
 import pytest
 import torch
@@ -26,7 +27,8 @@ from nnestimators import NNBinaryClassifier, NNClassifier
 SKORCH_SETTINGS = dict(
     optimizer=torch.optim.SGD, lr=0.1, max_epochs=20, batch_size=128, n_threads=1
 )
-FAST = dict(max_epochs=4, batch_size=32, random_state=0, n_threads=1)
+# Four epochs: resumed and partial fits are counted against max_epochs.
+FAST = {**fit_settings.FAST, "max_epochs": 4}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,7 @@ def test_softmax_mlp_on_digits_trains_as_in_skorch(digits):
     np.testing.assert_array_equal(net.predict(X_test), proba.argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_softmax_mlp_with_default_settings(digits):
     X_train, X_test, y_train, y_test = digits
     with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):

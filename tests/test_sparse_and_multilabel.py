@@ -2,6 +2,7 @@
 
 import warnings
 
+import fit_settings
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,7 +16,7 @@ from skorch.callbacks import Callback
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 
-FAST = dict(max_epochs=5, batch_size=32, random_state=0, n_threads=1)
+FAST = {**fit_settings.FAST, "max_epochs": 5}
 
 
 def _texts(n=600, seed=0):
@@ -39,6 +40,7 @@ def _texts(n=600, seed=0):
     return np.array(docs), np.array(["negative", "mixed", "positive"])[labels]
 
 
+@pytest.mark.slow
 def test_tfidf_text_pipeline_beats_a_linear_baselines_floor():
     docs, labels = _texts()
     train_docs, test_docs, train_y, test_y = train_test_split(

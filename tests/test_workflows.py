@@ -1,5 +1,6 @@
 """Real scikit-learn workflows: pipelines, searches, cross-validation, routing."""
 
+import fit_settings
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,13 +21,15 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 
-QUICK = dict(max_epochs=20, random_state=0)
+# Twenty epochs at the default batch size: scores that searches can compare.
+QUICK = {**fit_settings.SEEDED, "max_epochs": 20}
 
 
 def _pipeline(estimator):
     return Pipeline([("scale", StandardScaler()), ("net", estimator)])
 
 
+@pytest.mark.slow
 def test_grid_search_over_module_and_optimizer_parameters(cancer):
     X, y = cancer
     search = GridSearchCV(
