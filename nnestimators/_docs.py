@@ -3,9 +3,12 @@
 from .mlp_attributes import MLP_ATTRIBUTES_DOC
 
 TRAINING_PARAMETERS = """\
-    optimizer : type, default=torch.optim.Adam
-        Optimizer class; its arguments as ``optimizer__name=value``. Fused
-        or foreach kernels are used where torch offers them.
+    optimizer : type, default=AdamOrSGD
+        Optimizer class; its arguments as ``optimizer__name=value``. The
+        default builds Adam, or SGD (skorch's default) when ``lr`` is 0.05
+        or more or SGD's own arguments (``optimizer__momentum``) are given;
+        ``optimizer_`` shows which. Fused or foreach kernels are used where
+        torch offers them.
     lr : float, default=1e-3
         Learning rate.
     max_epochs : int or "auto", default="auto"

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .data import EMBEDDINGS, net_layers
+from .optimizers import optimizer_class
 from .shapes import shape_kwargs
 
 
@@ -76,19 +77,20 @@ def build_optimizer(net):
     """``optimizer_``, with fused or foreach kernels where torch has them."""
     named_parameters = list(net.get_all_learnable_params())
     args, kwargs = net.get_params_for_optimizer("optimizer", named_parameters)
+    optimizer = optimizer_class(net)
     sparse = any(
         isinstance(layer, EMBEDDINGS) and layer.sparse for layer in net_layers(net)
     )
     if sparse:  # fused and foreach kernels refuse sparse gradients (at step())
-        return net.optimizer(*args, **kwargs)
-    if "fused" in accepted_arguments(net.optimizer) and not (
+        return optimizer(*args, **kwargs)
+    if "fused" in accepted_arguments(optimizer) and not (
         {"fused", "foreach"} & set(kwargs)
     ):
         try:
-            return net.optimizer(*args, fused=True, **kwargs)
+            return optimizer(*args, fused=True, **kwargs)
         except (RuntimeError, ValueError, TypeError):
-            return net.optimizer(*args, foreach=True, **kwargs)
-    return net.optimizer(*args, **kwargs)
+            return optimizer(*args, foreach=True, **kwargs)
+    return optimizer(*args, **kwargs)
 
 
 def announce_reinit(net, kind, names, reason):

@@ -16,6 +16,7 @@ from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from .base import NNEstimator
 from .modules import MLP
+from .optimizers import AdamOrSGD
 from .parameters import store_params as _store_params
 from .targets import BinaryTarget, LabelTarget, classification_target
 
@@ -172,7 +173,7 @@ class NNClassifier(_Classifier, NeuralNetClassifier):
         *,
         criterion=torch.nn.CrossEntropyLoss,
         class_weight=None,
-        optimizer=torch.optim.Adam,
+        optimizer=AdamOrSGD,
         lr=1e-3,
         max_epochs="auto",
         batch_size="auto",
@@ -268,7 +269,7 @@ class NNBinaryClassifier(_Classifier, NeuralNetBinaryClassifier):
         criterion=torch.nn.BCEWithLogitsLoss,
         class_weight=None,
         threshold=0.5,
-        optimizer=torch.optim.Adam,
+        optimizer=AdamOrSGD,
         lr=1e-3,
         max_epochs="auto",
         batch_size="auto",

@@ -13,6 +13,7 @@ from skorch import NeuralNetRegressor
 from ._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from .base import NNEstimator
 from .modules import MLP, builds_own_module
+from .optimizers import AdamOrSGD
 from .parameters import store_params as _store_params
 from .targets import ScaledTarget
 
@@ -78,7 +79,7 @@ class NNRegressor(NNEstimator, NeuralNetRegressor):
         *,
         criterion=torch.nn.MSELoss,
         standardize_target="auto",
-        optimizer=torch.optim.Adam,
+        optimizer=AdamOrSGD,
         lr=1e-3,
         max_epochs="auto",
         batch_size="auto",

@@ -14,6 +14,7 @@ import torch
 
 from . import augment, modules
 from .checkpoints import CheckpointError
+from .optimizers import AdamOrSGD
 from .targets import Target
 
 # Fitted attributes that, with the parameters and the target, rebuild the
@@ -120,7 +121,7 @@ def estimator_family(base):
 
 def library_classes():
     """The package's classes a checkpoint's parameters may name."""
-    return [
+    return [AdamOrSGD] + [
         obj
         for namespace, kind in (
             (modules, torch.nn.Module),

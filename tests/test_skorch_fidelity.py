@@ -31,6 +31,7 @@ from skorch.toy import make_classifier
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
 from nnestimators.modules import MLP
+from nnestimators.optimizers import AdamOrSGD, optimizer_class
 
 
 @pytest.fixture(scope="module")
@@ -491,7 +492,48 @@ def test_fit_uses_every_row_by_default(classification):
 
 def test_default_optimizer_is_adam_at_1e_3():
     net = NNClassifier()
-    assert net.optimizer is torch.optim.Adam and net.lr == 1e-3
+    assert net.optimizer is AdamOrSGD and net.lr == 1e-3
+    assert optimizer_class(net) is torch.optim.Adam
+
+
+@pytest.mark.parametrize(
+    ("params", "chosen"),
+    [
+        ({"lr": 0.1}, torch.optim.SGD),  # skorch's notebooks' rate
+        ({"optimizer__lr": 0.05}, torch.optim.SGD),
+        ({"lr": 0.01}, torch.optim.Adam),
+        ({"optimizer__momentum": 0.9}, torch.optim.SGD),
+        (
+            {"lr": 1e-3, "optimizer__nesterov": True, "optimizer__momentum": 0.9},
+            torch.optim.SGD,
+        ),
+        ({"lr": 0.1, "optimizer__betas": (0.9, 0.99)}, torch.optim.Adam),
+        ({"lr": 0.1, "optimizer": torch.optim.Adam}, torch.optim.Adam),
+    ],
+)
+def test_default_optimizer_builds_sgd_for_sgd_arguments(classification, params, chosen):
+    X, y = classification
+    net = NNClassifier(**{**FAST, **params})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # explicit Adam at 0.1
+        net.fit(X, y)
+    assert type(net.optimizer_) is chosen
+    assert net.get_params()["optimizer"] is params.get("optimizer", AdamOrSGD)
+
+
+def test_a_subclass_building_its_optimizer_as_skorch_documents_it(classification):
+    X, y = classification
+
+    class OwnOptimizer(NNClassifier):
+        def initialize_optimizer(self, *args, **kwargs):
+            named = self.module_.named_parameters()
+            args, kwargs = self.get_params_for_optimizer("optimizer", named)
+            self.optimizer_ = self.optimizer(*args, **kwargs)
+            return self
+
+    net = OwnOptimizer(**{**FAST, "lr": 0.1}).fit(X, y)
+    assert type(net.optimizer_) is torch.optim.SGD
+    assert net.optimizer_.param_groups[0]["lr"] == 0.1
 
 
 def test_sample_weight_with_a_custom_iterator_is_refused(classification):

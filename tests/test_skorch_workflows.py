@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from nnestimators import NNBinaryClassifier, NNClassifier
+from nnestimators.optimizers import AdamOrSGD
 
 # skorch's defaults, in our parameters (the guide's "one setting back").
 SKORCH_SETTINGS = dict(
@@ -508,7 +509,12 @@ def test_optimizer_arguments_the_optimizer_does_not_take_fail_before_training(
     small_digits,
 ):
     X, y = small_digits
-    net = NNClassifier(optimizer__momentum=0.9, optimizer__nesterov=True, **FAST)
+    net = NNClassifier(
+        optimizer=torch.optim.Adam,
+        optimizer__momentum=0.9,
+        optimizer__nesterov=True,
+        **FAST,
+    )
     with pytest.raises(
         ValueError,
         match=r"Invalid parameter 'momentum' for optimizer Adam.*optimizer=torch.optim.SGD",
@@ -517,13 +523,17 @@ def test_optimizer_arguments_the_optimizer_does_not_take_fail_before_training(
     assert not hasattr(net, "module_")  # nothing was built
     sgd = net.set_params(optimizer=torch.optim.SGD, lr=0.01)
     assert sgd.fit(X, y).optimizer_.param_groups[0]["nesterov"] is True
+    # The default optimizer takes SGD's arguments as a request for SGD.
+    default = clone(net).set_params(optimizer=AdamOrSGD).fit(X, y)
+    assert default.optimizer_.param_groups[0]["nesterov"] is True
 
 
 def test_an_sgd_learning_rate_given_to_adam_is_warned(small_digits):
     X, y = small_digits
     with pytest.warns(UserWarning, match=r"lr=0.1 is large for Adam.*torch.optim.SGD"):
-        NNClassifier(lr=0.1, **FAST).fit(X, y)
-    _fit_quietly(NNClassifier(lr=0.1, optimizer=torch.optim.SGD, **FAST), X, y)
+        NNClassifier(lr=0.1, optimizer=torch.optim.Adam, **FAST).fit(X, y)
+    # The default optimizer takes the rate as SGD's, silently: skorch's way.
+    _fit_quietly(NNClassifier(lr=0.1, **FAST), X, y)
 
 
 # -- SkorchDoctor and partial_fit ---------------------------------------------------

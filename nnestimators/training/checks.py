@@ -14,6 +14,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ..checkpoints import check_checkpoint_dir
+from ..optimizers import SGD_SIZED_LR, optimizer_class
 from ..overrides import builds_own_components
 from .defaults import metric_names, monitor_required, uses_monitor
 from .metrics import make_scorers
@@ -94,10 +95,10 @@ def check_optimizer_arguments(estimator):
     """``optimizer__*`` must be arguments the optimizer in use takes.
 
     skorch's default optimizer is SGD, which takes ``momentum`` and
-    ``nesterov``; Adam, the default here, does not. Also warn of an ``lr``
-    meant for SGD given to Adam.
+    ``nesterov``; Adam does not (the default here, ``AdamOrSGD``, builds SGD
+    when they are given). Also warn of an ``lr`` meant for SGD given to Adam.
     """
-    optimizer = estimator.optimizer
+    optimizer = optimizer_class(estimator)
     given = estimator.get_params_for("optimizer")
     name = getattr(optimizer, "__name__", repr(optimizer))
     accepted = _keyword_arguments(optimizer)
@@ -118,21 +119,19 @@ def check_optimizer_arguments(estimator):
                 f"optimizer__{unknown[0]}). Valid parameters are: {valid!r}.{hint}"
             )
     lr = given.get("lr", estimator.lr)
-    if optimizer in _ADAM and isinstance(lr, int | float) and lr >= _LARGE_ADAM_LR:
+    if optimizer in _ADAM and isinstance(lr, int | float) and lr >= SGD_SIZED_LR:
         warnings.warn(
-            f"lr={lr} is large for {name} (the default optimizer here; skorch's "
-            f"is SGD, where such rates are usual): {name} moves each weight by "
-            "about lr per step, and training may collapse. Pass "
-            "optimizer=torch.optim.SGD to train as skorch does, or an lr near "
-            "1e-3 for Adam.",
+            f"lr={lr} is large for {name}, a rate meant for SGD (skorch's "
+            f"default optimizer): {name} moves each weight by about lr per "
+            "step, and training may collapse. Pass an lr near 1e-3 for "
+            f"{name}, or optimizer=torch.optim.SGD (the default optimizer, "
+            "AdamOrSGD, chooses SGD for such rates).",
             UserWarning,
             stacklevel=6,  # the user's fit
         )
 
 
-# Learning rates meant for SGD (skorch's 0.1, 0.05) make Adam's steps too big.
 _ADAM = (torch.optim.Adam, torch.optim.AdamW)
-_LARGE_ADAM_LR = 0.05
 
 
 def _keyword_arguments(factory):

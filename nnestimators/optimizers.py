@@ -1,0 +1,80 @@
+"""The default optimizer: Adam at Adam's rates, SGD at SGD's.
+
+Adam at ``lr=1e-3`` is a good first fit without tuning. skorch's default is
+SGD, and skorch's notebooks and guides pass SGD's rates (``lr=0.1``); given to
+Adam, such a rate moves every weight by about ``lr`` per step and training
+collapses (the notebooks' softmax MLP on digits: 0.16 accuracy, 0.95 with SGD).
+So the default optimizer reads its arguments: SGD's own arguments
+(``momentum``, ``nesterov``, ``dampening``) or a rate of 0.05 or more choose
+SGD, as skorch trains; otherwise, or with Adam's own arguments (``betas``,
+``amsgrad``), Adam. Passing ``optimizer=torch.optim.Adam`` or
+``optimizer=torch.optim.SGD`` fixes the choice.
+"""
+
+import inspect
+
+import torch
+
+SGD_SIZED_LR = 0.05
+
+
+def _arguments(optimizer):
+    return set(inspect.signature(optimizer).parameters) - {"self", "params", "lr"}
+
+
+# The arguments only one of the two takes: they say which one the user means.
+_SGD_ONLY = frozenset(_arguments(torch.optim.SGD) - _arguments(torch.optim.Adam))
+_ADAM_ONLY = frozenset(_arguments(torch.optim.Adam) - _arguments(torch.optim.SGD))
+
+
+class AdamOrSGD:
+    """Adam, or SGD when the arguments are SGD's (the estimators' default).
+
+    Calling it builds ``torch.optim.SGD`` when ``momentum``, ``nesterov`` or
+    ``dampening`` is given, or when ``lr`` is 0.05 or more and none of
+    Adam's own arguments (``betas``, ``amsgrad``) is; otherwise
+    ``torch.optim.Adam``. The result is a plain torch optimizer:
+    ``net.optimizer_`` shows which one a fit uses.
+
+    Parameters
+    ----------
+    params : iterable
+        The parameters to optimize, or parameter groups, as torch takes them.
+    lr : float, default=1e-3
+        The learning rate.
+    **kwargs
+        The chosen optimizer's other arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nnestimators.optimizers import AdamOrSGD
+    >>> weights = [torch.nn.Parameter(torch.zeros(2))]
+    >>> type(AdamOrSGD(weights, lr=1e-3)).__name__
+    'Adam'
+    >>> type(AdamOrSGD(weights, lr=0.1)).__name__
+    'SGD'
+    """
+
+    def __new__(cls, params, lr=1e-3, **kwargs):
+        return cls.chooses(lr, kwargs)(params, lr=lr, **kwargs)
+
+    @staticmethod
+    def chooses(lr, arguments):
+        """The torch optimizer class built for ``lr`` and the other ``arguments``."""
+        given = set(arguments)
+        if given & _SGD_ONLY:
+            return torch.optim.SGD
+        if given & _ADAM_ONLY:
+            return torch.optim.Adam
+        if isinstance(lr, int | float) and lr >= SGD_SIZED_LR:
+            return torch.optim.SGD
+        return torch.optim.Adam
+
+
+def optimizer_class(net):
+    """The optimizer class ``net`` builds: its ``optimizer``, resolved."""
+    if net.optimizer is not AdamOrSGD:
+        return net.optimizer
+    given = net.get_params_for("optimizer")
+    return AdamOrSGD.chooses(given.get("lr", net.lr), given)
