@@ -7,6 +7,7 @@ call's ``FitSession``.
 
 import numpy as np
 
+from .optimizers import trains_at_sgd_rate
 from .prediction import OutputReading
 from .preparation import validation_fraction
 from .runtime import draw_seed
@@ -37,7 +38,9 @@ def plan_fit(net, kind, dataset, given, epochs, reset, split_y):
     n_rows = len(dataset)
     fraction = 0.0 if given is not None else validation_fraction(net, n_rows)
     n_train = max(1, n_rows - int(np.ceil(fraction * n_rows)))
-    batch_size = resolved_batch_size(net.batch_size, n_train, training=True)
+    batch_size = resolved_batch_size(
+        net.batch_size, n_train, training=True, sgd_rate=trains_at_sgd_rate(net)
+    )
     if batch_size == -1:
         batch_size = n_train
     # A schedule spans max_epochs, whatever one partial_fit call trains;

@@ -521,6 +521,23 @@ def test_default_optimizer_builds_sgd_for_sgd_arguments(classification, params, 
     assert net.get_params()["optimizer"] is params.get("optimizer", AdamOrSGD)
 
 
+@pytest.mark.parametrize(
+    ("params", "batch_size"),
+    [
+        ({"lr": 0.1}, 128),  # SGD at skorch's rate: skorch's batches
+        ({"lr": 0.1, "optimizer": torch.optim.SGD}, 128),
+        ({"lr": 0.01, "optimizer": torch.optim.SGD}, 32),
+        ({"lr": 1e-3}, 32),  # Adam: n // 100, at least 32
+        ({"lr": 0.1, "batch_size": 50}, 50),
+    ],
+)
+def test_auto_batch_size_is_skorchs_for_sgd_at_sgd_rates(params, batch_size):
+    X, y = make_classification(600, 10, random_state=0)
+    net = NNClassifier(**{**FAST, "batch_size": "auto", **params}).fit(X, y)
+    sizes = {b["train_batch_size"] for b in net.history_[-1, "batches"][:-1]}
+    assert sizes == {batch_size}
+
+
 def test_a_subclass_building_its_optimizer_as_skorch_documents_it(classification):
     X, y = classification
 

@@ -121,6 +121,19 @@ def test_softmax_mlp_on_digits_trains_as_in_skorch(digits):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 6])
+def test_softmax_mlp_with_the_notebooks_own_settings(digits, seed):
+    # skorch's MNIST notebook passes only max_epochs=20 and lr=0.1 (SGD's
+    # rate): the default optimizer takes them as skorch does.
+    X_train, X_test, y_train, y_test = digits
+    net = NNClassifier(SoftmaxMLP, max_epochs=20, lr=0.1, random_state=seed)
+    with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):
+        net.fit(X_train, y_train)
+    assert type(net.optimizer_) is torch.optim.SGD
+    assert net.score(X_test, y_test) >= 0.85  # stock skorch: about 0.96
+
+
+@pytest.mark.slow
 def test_softmax_mlp_with_default_settings(digits):
     X_train, X_test, y_train, y_test = digits
     with pytest.warns(UserWarning, match=r"probabilities \(softmax\)"):

@@ -23,6 +23,7 @@ from ..data import (
     TensorBatches,
     net_layers,
 )
+from ..optimizers import SKORCH_BATCH_SIZE
 from ..runtime import gc_paused
 from ..session import BatchState, current_session
 from .callbacks import DivergenceCheck, EarlyStop, EpochMetrics, KerasProgress
@@ -53,12 +54,15 @@ _BLIND_TO_TARGETS = (
 )
 
 
-def resolved_batch_size(batch_size, n_rows, training):
+def resolved_batch_size(batch_size, n_rows, training, sgd_rate=False):
     """The ``batch_size`` parameter as a number: ``"auto"`` is ``n // 100``
-    clipped to [32, 256] for training, 4,096 rows for validation."""
+    clipped to [32, 256] for training (skorch's 128 at an SGD-sized rate,
+    ``sgd_rate``), 4,096 rows for validation."""
     if batch_size == "auto":
         if not training:
             return AUTO_VALID_BATCH_SIZE
+        if sgd_rate:
+            return SKORCH_BATCH_SIZE
         return int(np.clip(n_rows // 100, 32, 256))
     return batch_size
 
