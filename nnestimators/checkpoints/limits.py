@@ -1,0 +1,164 @@
+"""What reading a checkpoint may cost, measured against the file before it is used.
+
+A file can declare more than it holds: a tensor whose shape is far larger
+than its data (a sparse tensor, or a dense view with zero strides), the same
+list referenced from itself a thousand times over, a JSON array of a few
+bytes declaring a dtype of gigabytes. Everything loading does with a payload
+(its checksums, copying weights into the module) walks it, so the payload is
+walked once first, counting, and refused as soon as a count exceeds what the
+file's size allows. These caps are documented in the checkpoint guide; an
+honest checkpoint stays far below them.
+"""
+
+import math
+
+import torch
+
+from .errors import CorruptCheckpointError
+
+# The payload's values, counted once per reference, plus the characters of
+# its strings: at most this many per byte of its pickle, plus a margin.
+# A pickle spends at least one byte per value, two per repeated reference.
+STRUCTURE_PER_PICKLE_BYTE = 8
+STRUCTURE_MARGIN = 1 << 16
+# The elements of all tensors, in bytes and counted once per reference (a
+# sparse tensor at its dense size): at most this many times the bytes of
+# tensor data in the archive, plus a margin. Tied weights count twice.
+TENSOR_BYTES_PER_STORED_BYTE = 4
+TENSOR_BYTES_MARGIN = 16 << 20
+# How deeply lists and dicts nest; a state dict nests three or four levels.
+MAX_DEPTH = 64
+# Integers in a payload are counts, steps and sizes.
+MAX_INT_BITS = 64
+# Arrays decoded from the JSON, all together: at most this many bytes per
+# character of the JSON text, plus a margin.
+ARRAY_BYTES_PER_CHARACTER = 8
+ARRAY_BYTES_MARGIN = 64 << 20
+
+TENSOR_LAYOUTS = frozenset(
+    {
+        torch.strided,
+        torch.sparse_coo,
+        torch.sparse_csr,
+        torch.sparse_csc,
+        torch.sparse_bsr,
+        torch.sparse_bsc,
+    }
+)
+_SCALARS = (type(None), bool, int, float, str)
+
+
+def dense_bytes(tensor):
+    """Bytes of ``tensor``'s elements were it dense, without computing it in torch."""
+    return math.prod(tensor.shape) * tensor.element_size()
+
+
+def check_payload(payload, size, file):
+    """Walk what ``torch.load`` returned once, within the limits ``size`` sets.
+
+    Parameters
+    ----------
+    payload : object
+        What ``torch.load`` read.
+    size : ArchiveSize
+        The checked archive's sizes.
+    file : str
+        For messages.
+
+    Raises
+    ------
+    CorruptCheckpointError
+        For a value no checkpoint holds, or a payload beyond the limits.
+    """
+    structure_cap = STRUCTURE_PER_PICKLE_BYTE * size.pickle + STRUCTURE_MARGIN
+    tensor_cap = TENSOR_BYTES_PER_STORED_BYTE * size.storages + TENSOR_BYTES_MARGIN
+    structure = tensor_bytes = 0
+    pending = [(payload, 0)]
+    while pending:
+        value, depth = pending.pop()
+        structure += 1
+        if isinstance(value, torch.Tensor):
+            _check_tensor(value, file)
+            tensor_bytes += dense_bytes(value)
+            if tensor_bytes > tensor_cap:
+                raise _beyond(
+                    file,
+                    f"its tensors declare more than {tensor_bytes:,} bytes of "
+                    f"elements, while its {size.storages:,} bytes of tensor data "
+                    f"allow at most {tensor_cap:,} (a shape far larger than its "
+                    "data: a sparse tensor, or a view repeating its data)",
+                )
+            continue
+        if type(value) in _SCALARS:
+            if type(value) is str:
+                structure += len(value)
+            elif type(value) is int and value.bit_length() > MAX_INT_BITS:
+                raise _beyond(file, f"it holds an integer of {value.bit_length()} bits")
+        elif type(value) in (dict, list, tuple, torch.Size) or isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise _beyond(file, f"its lists and dicts nest over {MAX_DEPTH} deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(value, dict):
+                    pending.append((key, depth + 1))
+                pending.append((item, depth + 1))
+        else:
+            raise CorruptCheckpointError(
+                f"{file} is corrupt: it holds a {type(value).__name__}, which "
+                "nnestimators checkpoints never hold (tensors, lists, dicts, "
+                "strings and numbers only)."
+            )
+        if structure > structure_cap:
+            raise _beyond(
+                file,
+                f"its content counts more than {structure_cap:,} values and "
+                f"characters, while its {size.pickle:,}-byte pickle allows at most "
+                "that (the same list or string referenced over and over)",
+            )
+
+
+def _check_tensor(tensor, file):
+    kind = None
+    if type(tensor) not in (torch.Tensor, torch.nn.Parameter):
+        kind = f"a {type(tensor).__name__}"
+    elif tensor.layout not in TENSOR_LAYOUTS:
+        kind = f"a tensor of layout {tensor.layout}"
+    elif tensor.device.type != "cpu":
+        kind = f"a tensor on {tensor.device.type}"
+    elif tensor.is_quantized or tensor.is_nested:
+        kind = "a quantized or nested tensor"
+    if kind is not None:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: it holds {kind}, which nnestimators checkpoints "
+            "never hold (plain tensors, dense or sparse)."
+        )
+
+
+def _beyond(file, why):
+    return CorruptCheckpointError(
+        f"{file} is not loaded: {why}. nnestimators never writes such a "
+        "checkpoint; it is corrupt or was crafted to exhaust memory or time."
+    )
+
+
+class ArrayBudget:
+    """Bytes the arrays decoded from one checkpoint's JSON may take, together.
+
+    Parameters
+    ----------
+    characters : int
+        Characters of the JSON text (configuration and history).
+    """
+
+    def __init__(self, characters):
+        self.cap = ARRAY_BYTES_PER_CHARACTER * characters + ARRAY_BYTES_MARGIN
+        self.spent = 0
+
+    def spend(self, nbytes):
+        """Count an array about to be built; ``ValueError`` beyond the cap."""
+        self.spent += nbytes
+        if self.spent > self.cap:
+            raise ValueError(
+                f"its arrays declare more than {self.spent:,} bytes, while its "
+                f"JSON text allows at most {self.cap:,}"
+            )
