@@ -125,6 +125,8 @@ def check_archive(file):
                 size = _check_members(file, archive, stream)
                 _check_crcs(file, archive)
                 pickle = _read_member(archive, _member(archive, "data.pkl"))
+        except CorruptCheckpointError:
+            raise
         except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
             raise _truncated(file, exc) from None
         except zlib.error as exc:

@@ -444,11 +444,11 @@ TORCH_DTYPES = {
     if isinstance(value, torch.dtype)
 }
 
-# numpy dtypes as ``dtype.str`` writes them: booleans, integers, floats,
-# complex numbers, text, bytes, objects, datetimes and durations. No
+# numpy dtypes as ``dtype.str`` writes them for the arrays encode stores:
+# booleans, integers, floats, text, objects, datetimes and durations. No
 # structured or sub-array dtypes, whose size is not one element's.
 _NUMPY_DTYPE = re.compile(
-    r"[<>|=](b1|[iu][1248]|f(2|4|8|12|16)|c(8|16|24|32)|O|[US][0-9]{1,9}"
+    r"[<>|=](b1|[iu][1248]|f(2|4|8|12|16)|O|U[0-9]{1,9}"
     r"|[Mm]8(\[[0-9]{0,9}(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\])?)"
 )
 _MAX_NDIM = 32
@@ -460,8 +460,8 @@ def numpy_dtype(text):
         raise Malformed(f"an array dtype {text!r}, which nnestimators never writes")
     try:
         return np.dtype(text)
-    except TypeError:  # a size this platform lacks (f16, say)
-        raise Malformed(f"an array dtype {text!r} this platform lacks") from None
+    except (TypeError, ValueError) as exc:  # a size too large, or this platform lacks
+        raise Malformed(f"an array dtype {text!r} that numpy refuses ({exc})") from None
 
 
 # The devices nnestimators trains on: a type, and an optional index.
