@@ -256,6 +256,29 @@ def test_deep_nesting_and_huge_integers_are_refused(copy):
     _refused(copy, "integer of")
 
 
+# -- modules the parameters build -------------------------------------------------
+
+# 20 million hidden units: 640 MB of weights for the 4 features of iris
+# (were the module built), against a few KiB of stored weights.
+_HIDDEN = 20_000_000
+
+
+def test_parameters_building_a_module_far_larger_than_its_weights_are_refused(copy):
+    units = {"__tuple__": [_HIDDEN]}
+    _tamper_config(copy, lambda c: c["params"].update(module__hidden_units=units))
+    _refused(copy, "the module its parameters describe would hold 640,000,012 bytes")
+
+
+def test_a_module_object_far_larger_than_its_weights_is_not_built(copy):
+    linear = {
+        "__object__": "torch.nn.modules.linear:Linear",
+        "params": {"in_features": 4, "out_features": _HIDDEN},
+    }
+    _tamper_config(copy, lambda c: c["params"].update(module=linear))
+    message = _refused(copy, "Linear its parameters describe", CheckpointError)
+    assert "would hold 400,000,000 bytes" in message
+
+
 # -- JSON arrays -----------------------------------------------------------------
 
 
@@ -439,6 +462,9 @@ def test_peak_memory_of_refusing_hostile_files(fitted, tmp_path):
         "width": lambda p: _with_fitted(
             p, {"__ndarray__": [1.0], "dtype": "<U99999999", "shape": [1]}
         ),
+        "module": lambda p: _with_config(
+            p, "params", module__hidden_units={"__tuple__": [_HIDDEN]}
+        ),
     }
     folders = []
     for name, change in hostile.items():
@@ -473,6 +499,10 @@ def test_peak_memory_of_refusing_hostile_files(fitted, tmp_path):
 
 
 def _with_fitted(payload, value):
+    _with_config(payload, "fitted", n_features_in_=value)
+
+
+def _with_config(payload, part, **values):
     config = json.loads(payload["config"])
-    config["fitted"]["n_features_in_"] = value
+    config[part].update(values)
     payload["config"] = json.dumps(config)

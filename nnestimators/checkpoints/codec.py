@@ -11,7 +11,7 @@ import re
 import numpy as np
 import torch
 
-from .limits import ArrayBudget
+from .limits import Budget
 
 PLAIN_TYPES = (type(None), bool, int, float, str)
 
@@ -241,7 +241,7 @@ class Decoder:
     def __init__(self, tensors, policy=None, budget=None):
         self.tensors = tensors
         self.policy = policy
-        self.budget = ArrayBudget(0) if budget is None else budget
+        self.budget = Budget() if budget is None else budget
         self.refused = []
 
     def decode(self, value):
@@ -302,7 +302,7 @@ class Decoder:
         if math.prod(shape) != len(items):
             raise Malformed(f"an array of shape {shape} holding {len(items)} items")
         try:
-            self.budget.spend(len(items) * dtype.itemsize)
+            self.budget.spend_array(len(items) * dtype.itemsize)
         except ValueError as exc:
             raise Malformed(str(exc)) from None
         items = self.decode(items)
@@ -372,6 +372,11 @@ class Decoder:
         params = self.decode(self._field(value, "params", dict))
         if _holds_refused(params):
             return _REFUSED
+        if issubclass(cls, torch.nn.Module):
+            try:
+                self.budget.check_module(lambda: cls(**params), f"the {path}")
+            except ValueError as exc:
+                raise Malformed(str(exc)) from None
         return cls(**params)
 
 

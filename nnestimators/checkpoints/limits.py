@@ -71,7 +71,7 @@ def check_payload(payload, size, file):
         For a value no checkpoint holds, or a payload beyond the limits.
     """
     structure_cap = STRUCTURE_PER_PICKLE_BYTE * size.pickle + STRUCTURE_MARGIN
-    tensor_cap = TENSOR_BYTES_PER_STORED_BYTE * size.storages + TENSOR_BYTES_MARGIN
+    tensor_limit = tensor_cap(size)
     structure = tensor_bytes = 0
     pending = [(payload, 0)]
     while pending:
@@ -80,12 +80,12 @@ def check_payload(payload, size, file):
         if isinstance(value, torch.Tensor):
             _check_tensor(value, file)
             tensor_bytes += dense_bytes(value)
-            if tensor_bytes > tensor_cap:
+            if tensor_bytes > tensor_limit:
                 raise _beyond(
                     file,
                     f"its tensors declare more than {tensor_bytes:,} bytes of "
                     f"elements, while its {size.storages:,} bytes of tensor data "
-                    f"allow at most {tensor_cap:,} (a shape far larger than its "
+                    f"allow at most {tensor_limit:,} (a shape far larger than its "
                     "data: a sparse tensor, or a view repeating its data)",
                 )
             continue
@@ -141,24 +141,61 @@ def _beyond(file, why):
     )
 
 
-class ArrayBudget:
-    """Bytes the arrays decoded from one checkpoint's JSON may take, together.
+def tensor_cap(size):
+    """Bytes of tensor elements a checkpoint of ``size`` may declare."""
+    return TENSOR_BYTES_PER_STORED_BYTE * size.storages + TENSOR_BYTES_MARGIN
+
+
+def module_bytes(module):
+    """Bytes of a module's parameters and buffers."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return sum(dense_bytes(tensor) for tensor in tensors)
+
+
+class Budget:
+    """What rebuilding one checkpoint may allocate beyond what torch read.
+
+    The arrays its JSON declares, all together, and each module its
+    parameters build (weights the stored ones then replace).
 
     Parameters
     ----------
-    characters : int
+    characters : int, default=0
         Characters of the JSON text (configuration and history).
+    module_cap : int, default=TENSOR_BYTES_MARGIN
+        Bytes a module's parameters and buffers may take: the checkpoint's
+        ``tensor_cap``.
     """
 
-    def __init__(self, characters):
-        self.cap = ARRAY_BYTES_PER_CHARACTER * characters + ARRAY_BYTES_MARGIN
+    def __init__(self, characters=0, module_cap=TENSOR_BYTES_MARGIN):
+        self.array_cap = ARRAY_BYTES_PER_CHARACTER * characters + ARRAY_BYTES_MARGIN
+        self.module_cap = module_cap
         self.spent = 0
 
-    def spend(self, nbytes):
+    def spend_array(self, nbytes):
         """Count an array about to be built; ``ValueError`` beyond the cap."""
         self.spent += nbytes
-        if self.spent > self.cap:
+        if self.spent > self.array_cap:
             raise ValueError(
                 f"its arrays declare more than {self.spent:,} bytes, while its "
-                f"JSON text allows at most {self.cap:,}"
+                f"JSON text allows at most {self.array_cap:,}"
+            )
+
+    def check_module(self, build, what):
+        """Build a module on torch's meta device, which allocates nothing, and
+        raise ``ValueError`` if its weights would exceed the cap.
+
+        A module that cannot be built there (one reading its own weights'
+        values while built) is left to the real build.
+        """
+        try:
+            with torch.device("meta"):
+                nbytes = module_bytes(build())
+        except Exception:  # noqa: BLE001  (any error is the real build's to report)
+            return
+        if nbytes > self.module_cap:
+            raise ValueError(
+                f"{what} its parameters describe would hold {nbytes:,} bytes of "
+                f"weights, while the checkpoint's tensor data allow at most "
+                f"{self.module_cap:,}"
             )

@@ -22,7 +22,7 @@ from .codec import (
 from .errors import CheckpointError, CorruptCheckpointError, UntrustedCheckpointError
 from .integrity import verify
 from .layout import CHECKPOINT_FILE, FORMAT, FORMAT_VERSION
-from .limits import ArrayBudget, check_payload
+from .limits import Budget, check_payload, tensor_cap
 from .trust import TrustPolicy, object_path, short_name, untrusted_error
 
 # Parameters a checkpoint never sets: where a loaded estimator writes is the
@@ -94,10 +94,11 @@ def load_checkpoint(
     policy = TrustPolicy(trusted, params, family=family, library=library)
     folder = _find_fit_folder(path, which)
     file = os.path.join(folder, CHECKPOINT_FILE)
-    payload = _read_payload(file)
+    payload, size = _read_payload(file)
     config, history = _read_config(payload, file)
-    # One budget for all the arrays the JSON declares, set by its length.
-    budget = ArrayBudget(len(payload["config"]) + len(payload["history"]))
+    # What rebuilding may allocate, set by the file: the JSON's arrays by
+    # its length, the modules its parameters build by the tensor data.
+    budget = Budget(len(payload["config"]) + len(payload["history"]), tensor_cap(size))
     decoders = functools.partial(Decoder, payload["tensors"], budget=budget)
     estimator_class = _checked_class(config["class"], cls, folder, policy)
     refused = {}
@@ -118,19 +119,43 @@ def load_checkpoint(
         raise CorruptCheckpointError(
             f"{file} is corrupt: its fitted state is malformed ({exc})."
         ) from None
+    _check_module_size(estimator, budget, file)
     with (
         torch_threads(resolve_n_threads(estimator.n_threads)),
         seeded(0, estimator.device_),  # leaves the caller's random state alone
     ):
         estimator.initialize()
     estimator.history_ = History(history)
-    _restore_state(estimator, payload)
+    try:
+        _restore_state(estimator, payload)
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its weights or optimizer state do not fit the "
+            f"network its parameters build ({type(exc).__name__}: {exc})."
+        ) from None
     estimator.checkpoint_path_ = folder
     return estimator
 
 
 # How from_checkpoint(checkpoint_dir, which=...) picks among several fits.
 WHICH = (None, "latest", "earliest")
+
+
+def _check_module_size(estimator, budget, file):
+    """Refuse parameters that would build a module far larger than the
+    checkpoint's weights, before it is built (``module__hidden_units``)."""
+
+    def build():
+        with estimator._current_init_context("module"):  # skorch's guard
+            estimator.initialize_module()
+        return estimator.module_
+
+    try:
+        budget.check_module(build, "the module")
+    except ValueError as exc:
+        raise CorruptCheckpointError(f"{file} is not loaded: {exc}.") from None
+    finally:
+        estimator.__dict__.pop("module_", None)  # the probe's; initialize builds
 
 
 def _find_fit_folder(path, which=None):
@@ -230,7 +255,7 @@ def _read_payload(file):
             raise CorruptCheckpointError(f"{file} is corrupt: it has no {key} text.")
     if not isinstance(payload.get("tensors"), list | tuple):
         raise CorruptCheckpointError(f"{file} is corrupt: it has no tensors list.")
-    return payload
+    return payload, size
 
 
 # Each entry of the configuration that loading reads, and its JSON type.
