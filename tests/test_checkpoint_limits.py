@@ -177,6 +177,14 @@ def test_members_torch_never_writes_are_refused(copy):
     _refused(copy, "member 'archive/extra/0', which torch never writes")
 
 
+def test_more_tensor_records_than_the_pickle_refers_to_are_refused(copy):
+    records = [_stored(f"archive/data/{i}", b"0123") for i in range(50)]
+    members = [_stored("archive/data.pkl", _PICKLE), *records]
+    entries = [(name, i, len(data)) for i, (name, data, *_) in enumerate(members)]
+    (copy / "checkpoint.pt").write_bytes(_zip(members, entries))
+    _refused(copy, "it holds 50 tensor records, while its pickle refers to storages 0")
+
+
 def test_a_member_declaring_more_than_the_file_holds_is_refused(copy):
     members = [_stored("archive/data.pkl", _PICKLE)]
     data = bytearray(_zip(members, [("archive/data.pkl", 0, len(_PICKLE))]))

@@ -91,11 +91,14 @@ class ArchiveSize:
         Bytes of its pickle (``data.pkl``).
     storages : int
         Bytes of its tensor storages, all records together.
+    records : int
+        How many storage records it holds.
     """
 
     file: int
     pickle: int
     storages: int
+    records: int
 
 
 def check_archive(file):
@@ -135,7 +138,7 @@ def check_archive(file):
             if exc.errno not in (errno.EINVAL, None):
                 raise  # a permission or I/O problem, not the file's content
             raise _truncated(file, exc) from None
-    _check_pickle_globals(file, pickle)
+    _check_pickle(file, pickle, size.records)
     return size
 
 
@@ -190,6 +193,7 @@ def _check_members(file, archive, stream):
             for info, name in zip(members, names, strict=True)
             if name.startswith("data/")
         ),
+        records=sum(name.startswith("data/") for name in names),
     )
 
 
@@ -235,25 +239,35 @@ def _read_member(archive, info):
         return member.read(info.file_size)
 
 
-def _check_pickle_globals(file, pickle):
-    """Refuse a pickle that names functions a checkpoint's payload never needs.
+def _check_pickle(file, pickle, records):
+    """Refuse a pickle that names functions a checkpoint's payload never needs,
+    or that refers to fewer storages than the archive holds records.
 
     torch's ``weights_only`` reader allows more (quantized, nested and meta
     tensors, tensor subclasses), some of which allocate the size a file
     declares; a checkpoint holds none of them.
     """
-    allowed = _ALLOWED_GLOBALS
+    references = 0
     try:
         for opcode, argument, _ in pickletools.genops(pickle):
             if opcode.name in ("GLOBAL", "INST"):
-                if argument not in allowed:
+                if argument not in _ALLOWED_GLOBALS:
                     raise _unexpected_global(file, argument.replace(" ", ":"))
             elif opcode.name == "STACK_GLOBAL":
                 raise _unexpected_global(file, "a name built on the pickle's stack")
+            elif opcode.name in ("BINPERSID", "PERSID"):
+                references += 1
     except (ValueError, struct.error) as exc:
         raise CorruptCheckpointError(
             f"{file} is corrupt: torch cannot read its content ({exc})."
         ) from None
+    if records > references:
+        raise _not_torch(
+            file,
+            f"it holds {records} tensor records, while its pickle refers to "
+            f"storages {references} times (torch.save writes a record for each "
+            "storage its pickle refers to, and no other)",
+        )
 
 
 def _unexpected_global(file, name):
