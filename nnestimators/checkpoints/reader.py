@@ -28,6 +28,8 @@ from .trust import TrustPolicy, object_path, short_name, untrusted_error
 # Parameters a checkpoint never sets: where a loaded estimator writes is the
 # caller's choice alone.
 NOT_RESTORED = ("checkpoint_dir",)
+# How from_checkpoint(checkpoint_dir, which=...) picks among several fits.
+WHICH = (None, "latest", "earliest")
 
 
 def load_checkpoint(
@@ -135,10 +137,6 @@ def load_checkpoint(
         ) from None
     estimator.checkpoint_path_ = folder
     return estimator
-
-
-# How from_checkpoint(checkpoint_dir, which=...) picks among several fits.
-WHICH = (None, "latest", "earliest")
 
 
 def _check_module_size(estimator, budget, file):
