@@ -480,7 +480,9 @@ def test_peak_memory_of_refusing_hostile_files(fitted, tmp_path):
         shutil.copytree(estimator.checkpoint_path_, folder)
         payload = _payload(folder)
         change(payload)
-        _save(folder, payload, update_checksums=True)
+        # Checksums recomputed where the change is in the JSON; the tensors
+        # are refused before their checksum is computed either way.
+        _save(folder, payload, update_checksums=name not in ("sparse", "view"))
         folders.append(str(folder))
     bomb = tmp_path / "bomb"
     bomb.mkdir()
