@@ -147,15 +147,53 @@ def _check_members(file, archive, stream):
     members = archive.infolist()
     stream.seek(0, 2)
     file_size = stream.tell()
-    prefixes = {info.filename.partition("/")[0] for info in members}
+    # The marks of a zip bomb first: one member's bytes under several entries.
+    _check_unique(file, members)
+    _check_apart(file, members, stream, file_size, archive.start_dir)
+    _check_torch_members(file, members)
     names = [info.filename.partition("/")[2] for info in members]
+    return ArchiveSize(
+        file=file_size,
+        pickle=_member(archive, "data.pkl").file_size,
+        storages=sum(
+            info.file_size
+            for info, name in zip(members, names, strict=True)
+            if name.startswith("data/")
+        ),
+        records=sum(name.startswith("data/") for name in names),
+    )
+
+
+def _check_unique(file, members):
+    seen = set()
+    for info in members:
+        if info.filename in seen:
+            raise _not_torch(file, f"it holds the member {info.filename!r} twice")
+        seen.add(info.filename)
+
+
+def _check_apart(file, members, stream, file_size, directory):
+    """Members lie within the file, before its directory, and do not overlap."""
+    spans = sorted(_span(stream, info, file_size) for info in members)
+    ends = spans[1:] + [(directory, None, "the zip directory")]
+    for (start, end, name), (next_start, _, next_name) in zip(spans, ends, strict=True):
+        if end > next_start:
+            within = sum(start <= other < end for other, _, _ in spans)
+            raise _not_torch(
+                file,
+                f"its members {name!r} and {next_name!r} overlap ({within} "
+                "directory entries point into the bytes of one member: a zip "
+                "bomb repeats one member's bytes under several entries)",
+            )
+
+
+def _check_torch_members(file, members):
+    """Members named as torch names them, stored as torch stores them."""
+    prefixes = {info.filename.partition("/")[0] for info in members}
     if len(prefixes) != 1 or not _PREFIX.fullmatch(next(iter(prefixes))):
         raise _not_torch(file, "its members are not in one folder, as torch's are")
-    seen = set()
-    for info, name in zip(members, names, strict=True):
-        if name in seen:
-            raise _not_torch(file, f"it holds the member {info.filename!r} twice")
-        seen.add(name)
+    for info in members:
+        name = info.filename.partition("/")[2]
         if name not in _MARKERS and not _STORAGE.fullmatch(name):
             raise _not_torch(
                 file, f"it holds a member {info.filename!r}, which torch never writes"
@@ -172,29 +210,8 @@ def _check_members(file, archive, stream):
                 f"its member {info.filename!r} declares {info.file_size} bytes "
                 f"but holds {info.compress_size}",
             )
-    if "data.pkl" not in seen:
+    if not any(info.filename.endswith("/data.pkl") for info in members):
         raise _not_torch(file, "it has no data.pkl")
-    spans = sorted(_span(stream, info, file_size) for info in members)
-    directory = archive.start_dir
-    for (_, end, name), (next_start, _, next_name) in zip(
-        spans, spans[1:] + [(directory, None, "the zip directory")], strict=True
-    ):
-        if end > next_start:
-            raise _not_torch(
-                file,
-                f"its members {name!r} and {next_name!r} overlap (a zip bomb "
-                "repeats one member's bytes under several entries)",
-            )
-    return ArchiveSize(
-        file=file_size,
-        pickle=_member(archive, "data.pkl").file_size,
-        storages=sum(
-            info.file_size
-            for info, name in zip(members, names, strict=True)
-            if name.startswith("data/")
-        ),
-        records=sum(name.startswith("data/") for name in names),
-    )
 
 
 def _span(stream, info, file_size):
