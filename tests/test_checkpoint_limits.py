@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import time
+import tracemalloc
 import zlib
 
 import fit_settings
@@ -258,6 +259,21 @@ def test_a_structure_referencing_itself_over_and_over_is_refused(copy):
     payload["optimizer"] = {"state": {}, "param_groups": nested}
     _save(copy, payload, update_checksums=False)
     _refused(copy, "referenced over and over")
+
+
+def test_a_wide_cycle_is_refused_without_queueing_it(copy):
+    payload = _payload(copy)
+    cycle = []
+    cycle.extend([cycle] * 100_000)  # 200 KB of pickle, endless to walk
+    payload["lr_scheduler"] = cycle
+    _save(copy, payload, update_checksums=False)
+    tracemalloc.start()
+    try:
+        _refused(copy, "nest over 64 deep|referenced over and over")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20  # the walk holds one iterator per open list
 
 
 def test_deep_nesting_and_huge_integers_are_refused(copy):

@@ -10,6 +10,7 @@ file's size allows. These caps are documented in the checkpoint guide; an
 honest checkpoint stays far below them.
 """
 
+import itertools
 import math
 
 import torch
@@ -19,7 +20,7 @@ from .errors import CorruptCheckpointError
 # The payload's values, counted once per reference, plus the characters of
 # its strings: at most this many per byte of its pickle, plus a margin.
 # A pickle spends at least one byte per value, two per repeated reference.
-STRUCTURE_PER_PICKLE_BYTE = 8
+STRUCTURE_PER_PICKLE_BYTE = 4
 STRUCTURE_MARGIN = 1 << 16
 # The elements of all tensors, in bytes and counted once per reference (a
 # sparse tensor at its dense size): at most this many times the bytes of
@@ -70,50 +71,80 @@ def check_payload(payload, size, file):
     CorruptCheckpointError
         For a value no checkpoint holds, or a payload beyond the limits.
     """
-    structure_cap = STRUCTURE_PER_PICKLE_BYTE * size.pickle + STRUCTURE_MARGIN
-    tensor_limit = tensor_cap(size)
-    structure = tensor_bytes = 0
-    pending = [(payload, 0)]
-    while pending:
-        value, depth = pending.pop()
-        structure += 1
-        if isinstance(value, torch.Tensor):
-            _check_tensor(value, file)
-            tensor_bytes += dense_bytes(value)
-            if tensor_bytes > tensor_limit:
-                raise _beyond(
-                    file,
-                    f"its tensors declare more than {tensor_bytes:,} bytes of "
-                    f"elements, while its {size.storages:,} bytes of tensor data "
-                    f"allow at most {tensor_limit:,} (a shape far larger than its "
-                    "data: a sparse tensor, or a view repeating its data)",
-                )
+    walk = _Walk(size, file)
+    walk.visit(payload)
+    # Depth first, one iterator per open list or dict: the walk's own memory
+    # stays within MAX_DEPTH iterators whatever the payload declares.
+    open_items = [iter(walk.children(payload))]
+    while open_items:
+        item = next(open_items[-1], _DONE)
+        if item is _DONE:
+            open_items.pop()
             continue
-        if type(value) in _SCALARS:
-            if type(value) is str:
-                structure += len(value)
-            elif type(value) is int and value.bit_length() > MAX_INT_BITS:
-                raise _beyond(file, f"it holds an integer of {value.bit_length()} bits")
-        elif type(value) in (dict, list, tuple, torch.Size) or isinstance(value, dict):
-            if depth >= MAX_DEPTH:
+        walk.visit(item)
+        children = walk.children(item)
+        if children:
+            if len(open_items) >= MAX_DEPTH:
                 raise _beyond(file, f"its lists and dicts nest over {MAX_DEPTH} deep")
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                if isinstance(value, dict):
-                    pending.append((key, depth + 1))
-                pending.append((item, depth + 1))
-        else:
+            open_items.append(iter(children))
+
+
+_DONE = object()
+
+
+class _Walk:
+    """The counts of one walk over a payload, checked at each value."""
+
+    def __init__(self, size, file):
+        self.file = file
+        self.size = size
+        self.structure_cap = STRUCTURE_PER_PICKLE_BYTE * size.pickle + STRUCTURE_MARGIN
+        self.tensor_cap = tensor_cap(size)
+        self.structure = self.tensor_bytes = 0
+
+    def children(self, value):
+        """The values a list or dict holds (keys too); () for any other value."""
+        if isinstance(value, dict):
+            return itertools.chain(value.keys(), value.values()) if value else ()
+        if type(value) in (list, tuple, torch.Size):
+            return value
+        return ()
+
+    def visit(self, value):
+        self.structure += 1
+        if isinstance(value, torch.Tensor):
+            _check_tensor(value, self.file)
+            self.tensor_bytes += dense_bytes(value)
+            if self.tensor_bytes > self.tensor_cap:
+                raise _beyond(
+                    self.file,
+                    f"its tensors declare more than {self.tensor_bytes:,} bytes of "
+                    f"elements, while its {self.size.storages:,} bytes of tensor "
+                    f"data allow at most {self.tensor_cap:,} (a shape far larger "
+                    "than its data: a sparse tensor, or a view repeating its data)",
+                )
+        elif type(value) is str:
+            self.structure += len(value)
+        elif type(value) is int and value.bit_length() > MAX_INT_BITS:
+            raise _beyond(
+                self.file, f"it holds an integer of {value.bit_length()} bits"
+            )
+        elif not (
+            type(value) in _SCALARS
+            or type(value) in (list, tuple, torch.Size)
+            or isinstance(value, dict)
+        ):
             raise CorruptCheckpointError(
-                f"{file} is corrupt: it holds a {type(value).__name__}, which "
+                f"{self.file} is corrupt: it holds a {type(value).__name__}, which "
                 "nnestimators checkpoints never hold (tensors, lists, dicts, "
                 "strings and numbers only)."
             )
-        if structure > structure_cap:
+        if self.structure > self.structure_cap:
             raise _beyond(
-                file,
-                f"its content counts more than {structure_cap:,} values and "
-                f"characters, while its {size.pickle:,}-byte pickle allows at most "
-                "that (the same list or string referenced over and over)",
+                self.file,
+                f"its content counts more than {self.structure_cap:,} values and "
+                f"characters, while its {self.size.pickle:,}-byte pickle allows at "
+                "most that (the same list or string referenced over and over)",
             )
 
 
