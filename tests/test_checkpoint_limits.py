@@ -229,6 +229,14 @@ def test_a_sparse_tensor_is_not_made_dense_for_its_checksum(copy):
     assert "sparse tensor" in message
 
 
+def test_a_sparse_tensor_indexing_beyond_its_shape_is_refused(copy):
+    payload = _payload(copy)
+    outside = torch.sparse_coo_tensor([[10**9]], [1.0], (5,), check_invariants=False)
+    payload["tensors"] = [outside]
+    _save(copy, payload, update_checksums=False)
+    _refused(copy, "torch cannot read it .*size is 5 but found index 1000000000")
+
+
 def test_a_view_repeating_its_data_is_not_copied_whole(copy):
     payload = _payload(copy)
     payload["tensors"] = [torch.ones(1).expand(400_000_000)]  # 4 bytes stored
@@ -331,6 +339,16 @@ def test_json_arrays_are_checked_before_they_are_allocated(copy, array, expected
     hostile = {"__ndarray__": [1.0], **array}
     _tamper_config(copy, lambda c: c["fitted"].update(n_features_in_=hostile))
     _refused(copy, expected)
+
+
+def test_json_numbers_beyond_python_s_limits_are_malformed_json(copy):
+    payload = _payload(copy)
+    text = payload["config"].replace(
+        '"fitted": {', '"fitted": {"x": ' + "9" * 5000 + ", ", 1
+    )
+    payload["config"] = text
+    _save(copy, payload, update_checksums=True)
+    _refused(copy, "its config is not valid JSON")
 
 
 def test_honest_json_arrays_of_every_dtype_still_decode(copy):
