@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse
 import torch
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification, make_multilabel_classification
@@ -70,6 +71,14 @@ def test_binary_logit_classifier_round_trip(tmp_path, table):
 
 
 # -- format 2 ------------------------------------------------------------------
+
+
+def test_sparse_input_classifier_round_trip(tmp_path, table):
+    X, y = table
+    X = scipy.sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    fitted = _fit(NNClassifier(), X, y, tmp_path)
+    loaded = NNClassifier.from_checkpoint(fitted.checkpoint_path_)
+    assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
 
 
 def _as_format_2(folder):

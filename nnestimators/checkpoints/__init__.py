@@ -79,6 +79,18 @@ target kinds. A checkpoint never decides where the program writes: its
 constructor with arguments from the file: trust only what you would call
 yourself.
 
+Bounds. A file may also be built to exhaust memory or time. Before torch
+reads it, the zip archive is checked from its directory alone
+(``archive``): members stored uncompressed, within the file, not
+overlapping, each once, with the names torch gives them, and a pickle
+naming only what a payload needs; the archive's contents then add up to at
+most the file's size, and nothing is decompressed. What torch read is then
+walked once, counting, against caps the file's size sets (``limits``), before
+checksums are computed slice by slice; the JSON's arrays are checked against
+the items present and a byte budget before they are allocated. A file beyond
+a cap raises ``CorruptCheckpointError`` saying which; the checkpoint guide
+lists the caps.
+
 A parameter with no stored form (a lambda, a ``functools.partial``, a
 function defined inside another function, an object holding other state)
 is listed in ``"not_saved"`` and must be passed again to

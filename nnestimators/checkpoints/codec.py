@@ -3,11 +3,15 @@
 import functools
 import importlib
 import inspect
+import math
 import os
 import pathlib
+import re
 
 import numpy as np
 import torch
+
+from .limits import Budget
 
 PLAIN_TYPES = (type(None), bool, int, float, str)
 
@@ -234,9 +238,10 @@ class Decoder:
     can list them all. It raises ``Malformed`` for JSON ``encode`` never writes.
     """
 
-    def __init__(self, tensors, policy=None):
+    def __init__(self, tensors, policy=None, budget=None):
         self.tensors = tensors
         self.policy = policy
+        self.budget = Budget() if budget is None else budget
         self.refused = []
 
     def decode(self, value):
@@ -287,9 +292,20 @@ class Decoder:
         return decoded
 
     def _ndarray(self, value):
-        dtype = np.dtype(self._field(value, "dtype", str))
+        dtype = numpy_dtype(self._field(value, "dtype", str))
         shape = self._field(value, "shape", list)
-        items = self.decode(self._field(value, "__ndarray__", list))
+        items = self._field(value, "__ndarray__", list)
+        # The declared shape and dtype are checked against the items present
+        # before anything is allocated for them.
+        if len(shape) > _MAX_NDIM or not all(type(n) is int and n >= 0 for n in shape):
+            raise Malformed(f"an array of shape {shape!r}")
+        if math.prod(shape) != len(items):
+            raise Malformed(f"an array of shape {shape} holding {len(items)} items")
+        try:
+            self.budget.spend_array(len(items) * dtype.itemsize)
+        except ValueError as exc:
+            raise Malformed(str(exc)) from None
+        items = self.decode(items)
         if _holds_refused(items):
             return _REFUSED
         if dtype.kind == "O":
@@ -301,7 +317,7 @@ class Decoder:
         return array.reshape(shape)
 
     def _numpy_scalar(self, value):
-        dtype = np.dtype(self._field(value, "dtype", str))
+        dtype = numpy_dtype(self._field(value, "dtype", str))
         if dtype.kind == "O":
             raise Malformed("an object numpy scalar")
         return dtype.type(self.decode(value.get("__numpy__")))
@@ -312,14 +328,14 @@ class Decoder:
             raise Malformed(f"no tensor at position {position}")
         tensor = self.tensors[position]
         device = value.get("device", "cpu")
-        if type(device) is not str:
+        if type(device) is not str or not known_device(device):
             raise Malformed(f"device is {device!r}")
         return tensor.to(device) if device_available(device) else tensor
 
     def _torch_dtype(self, value):
         name = self._field(value, "__torch_dtype__", str)
-        dtype = getattr(torch, name, None) if name.isidentifier() else None
-        if not isinstance(dtype, torch.dtype):
+        dtype = TORCH_DTYPES.get(name)
+        if dtype is None:
             raise Malformed(f"unknown torch dtype {name!r}")
         return dtype
 
@@ -356,6 +372,11 @@ class Decoder:
         params = self.decode(self._field(value, "params", dict))
         if _holds_refused(params):
             return _REFUSED
+        if issubclass(cls, torch.nn.Module):
+            try:
+                self.budget.check_module(lambda: cls(**params), f"the {path}")
+            except ValueError as exc:
+                raise Malformed(str(exc)) from None
         return cls(**params)
 
 
@@ -417,8 +438,50 @@ def resolve(path):
     return obj
 
 
+# -- closed tables of the names a file may hold -----------------------------------
+
+# torch's dtypes by the name encode writes (str(dtype) less "torch."), read
+# once from torch's namespace: a name from a file is looked up here, never
+# resolved as an attribute of torch.
+TORCH_DTYPES = {
+    str(value).removeprefix("torch."): value
+    for value in vars(torch).values()
+    if isinstance(value, torch.dtype)
+}
+
+# numpy dtypes as ``dtype.str`` writes them for the arrays encode stores:
+# booleans, integers, floats, text, objects, datetimes and durations. No
+# structured or sub-array dtypes, whose size is not one element's.
+_NUMPY_DTYPE = re.compile(
+    r"[<>|=](b1|[iu][1248]|f(2|4|8|12|16)|O|U[0-9]{1,9}"
+    r"|[Mm]8(\[[0-9]{0,9}(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\])?)"
+)
+_MAX_NDIM = 32
+
+
+def numpy_dtype(text):
+    """The numpy dtype ``text`` names, if it is in the table; else ``Malformed``."""
+    if not _NUMPY_DTYPE.fullmatch(text):
+        raise Malformed(f"an array dtype {text!r}, which nnestimators never writes")
+    try:
+        return np.dtype(text)
+    except (TypeError, ValueError) as exc:  # a size too large, or this platform lacks
+        raise Malformed(f"an array dtype {text!r} that numpy refuses ({exc})") from None
+
+
+# The devices nnestimators trains on: a type, and an optional index.
+_DEVICE = re.compile(r"(cpu|cuda|mps|xpu)(:[0-9]{1,3})?")
+
+
+def known_device(device):
+    """Whether ``device`` is text of the device table (nothing is called)."""
+    return type(device) is str and _DEVICE.fullmatch(device) is not None
+
+
 def device_available(device):
     """Whether torch can place a tensor on ``device`` here."""
+    if not known_device(device):
+        return False
     try:
         torch.empty(0, device=device)
     except Exception:  # torch raises AssertionError, RuntimeError, NotImplementedError

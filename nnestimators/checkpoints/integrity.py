@@ -1,16 +1,19 @@
-"""Checksums of a checkpoint's content, and checks of the file before reading it.
+"""Checksums of a checkpoint's content.
 
 torch's zip reader does not check the CRC-32 of the records it reads, so
 bytes flipped inside a tensor's record load silently. A checkpoint records
 sha256 digests of its configuration, its history and all its tensors (state
 dicts included); loading recomputes and compares them, after checking the
-zip archive itself.
+zip archive (``archive``) and the payload's size (``limits``).
+
+A tensor's digest covers its elements as a dense, contiguous array, so that
+the same values give the same digest whatever their layout. They are fed in
+slices of at most ``_SLICE_BYTES``: a sparse tensor or a strided view is
+never made dense whole.
 """
 
-import errno
 import hashlib
-import zipfile
-import zlib
+import math
 
 import torch
 
@@ -21,7 +24,7 @@ from .errors import CorruptCheckpointError
 TENSOR_ENTRIES = ("module", "optimizer", "lr_scheduler", "tensors")
 OPTIONAL_TENSOR_ENTRIES = ("extra_modules",)
 
-_ZIP_MAGIC = b"PK\x03\x04"
+_SLICE_BYTES = 1 << 22
 
 
 def checksums(payload):
@@ -54,13 +57,12 @@ def _state_digest(value):
 def _feed(digest, value):
     """Feed a canonical form of state dicts and tensors to ``digest``."""
     if isinstance(value, torch.Tensor):
-        tensor = value.detach()
-        if tensor.layout != torch.strided:
-            tensor = tensor.to_dense()
-        tensor = tensor.cpu().resolve_conj().resolve_neg().contiguous().reshape(-1)
+        tensor = value.detach().cpu()
         digest.update(f"T{tensor.dtype}{list(value.shape)}:".encode())
-        if tensor.numel():
-            digest.update(tensor.view(torch.uint8).numpy())
+        if tensor.layout == torch.strided:
+            _feed_strided(digest, tensor.resolve_conj().resolve_neg())
+        else:
+            _feed_sparse(digest, tensor)
     elif isinstance(value, dict):
         digest.update(f"D{len(value)}:".encode())
         for key, item in value.items():
@@ -73,6 +75,48 @@ def _feed(digest, value):
     else:
         text = repr(value).encode()
         digest.update(f"V{type(value).__name__}{len(text)}:".encode() + text)
+
+
+def _feed_strided(digest, tensor):
+    if tensor.is_contiguous():
+        _feed_bytes(digest, tensor)
+        return
+    # A view (a transpose, or zero strides repeating its data) is copied a
+    # slice at a time, never whole.
+    row_bytes = math.prod(tensor.shape[1:]) * tensor.element_size()
+    if row_bytes > _SLICE_BYTES:
+        for row in tensor:
+            _feed_strided(digest, row)
+        return
+    step = _SLICE_BYTES // max(1, row_bytes)
+    for start in range(0, tensor.shape[0], step):
+        _feed_bytes(digest, tensor[start : start + step].contiguous())
+
+
+def _feed_sparse(digest, tensor):
+    """Feed a sparse tensor's dense bytes, zeros made a slice at a time."""
+    coo = tensor.to_sparse_coo().coalesce()
+    values = coo.values().resolve_conj().resolve_neg()
+    sparse_shape = coo.shape[: coo.sparse_dim()]
+    block = math.prod(coo.shape[coo.sparse_dim() :])  # elements per sparse index
+    values = values.reshape(len(values), block)
+    # Coalesced: the row-major positions are unique and sorted.
+    strides = [math.prod(sparse_shape[i + 1 :]) for i in range(len(sparse_shape))]
+    strides = torch.tensor(strides, dtype=torch.int64).reshape(-1, 1)
+    positions = (coo.indices() * strides).sum(0)
+    slots = math.prod(sparse_shape)
+    step = max(1, _SLICE_BYTES // max(1, block * tensor.element_size()))
+    for start in range(0, slots, step):
+        stop = min(slots, start + step)
+        dense = torch.zeros((stop - start, block), dtype=values.dtype)
+        first, last = torch.searchsorted(positions, torch.tensor([start, stop]))
+        dense[positions[first:last] - start] = values[first:last]
+        _feed_bytes(digest, dense)
+
+
+def _feed_bytes(digest, tensor):
+    if tensor.numel():
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
 
 
 def verify(payload, file):
@@ -103,48 +147,3 @@ def verify(payload, file):
             "that changed in transfer). It is not loaded; use another copy, or "
             "train again."
         )
-
-
-def check_archive(file):
-    """Check that ``file`` is a whole zip archive whose records pass their CRC.
-
-    Raises ``CorruptCheckpointError`` for a file that is empty, truncated,
-    damaged, or not a checkpoint at all (a text file saved under its name).
-    """
-    with open(file, "rb") as stream:
-        start = stream.read(len(_ZIP_MAGIC))
-    if not start:
-        raise CorruptCheckpointError(
-            f"{file} is empty: it is corrupt or truncated (an interrupted copy?)."
-        )
-    if start != _ZIP_MAGIC:
-        raise CorruptCheckpointError(
-            f"{file} is not a checkpoint: nnestimators writes checkpoint.pt as the "
-            "zip archive torch.save makes, and this file is not one (it starts "
-            f"with {start!r}). It is corrupt, or another file saved under that name."
-        )
-    try:
-        with zipfile.ZipFile(file) as archive:
-            damaged = archive.testzip()
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
-        raise _truncated(file, exc) from None
-    except zlib.error as exc:
-        raise _truncated(file, exc) from None
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, None):
-            raise  # a permission or I/O problem, not the file's content
-        raise _truncated(file, exc) from None
-    if damaged is not None:
-        raise CorruptCheckpointError(
-            f"{file} is corrupt: its record {damaged} fails its CRC check (a "
-            "damaged disk, or a copy that changed in transfer). It is not loaded; "
-            "use another copy, or train again."
-        )
-
-
-def _truncated(file, exc):
-    return CorruptCheckpointError(
-        f"{file} is truncated or corrupt: its zip archive is incomplete or damaged "
-        f"({type(exc).__name__}: {exc}). A copy or download may have been "
-        "interrupted; use another copy, or train again."
-    )

@@ -1,5 +1,6 @@
 """Rebuilding a fitted estimator from its checkpoint folder."""
 
+import functools
 import json
 import os
 import pickle
@@ -10,19 +11,37 @@ from skorch.history import History
 
 from ..runtime import resolve_device, resolve_n_threads, seeded, torch_threads
 from ..training.schedules import make_scheduler
-from .codec import Decoder, Malformed, describe_not_saved, device_available
+from .archive import check_archive
+from .codec import (
+    Decoder,
+    Malformed,
+    describe_not_saved,
+    device_available,
+    known_device,
+)
 from .errors import CheckpointError, CorruptCheckpointError, UntrustedCheckpointError
-from .integrity import check_archive, verify
+from .integrity import verify
 from .layout import CHECKPOINT_FILE, FORMAT, FORMAT_VERSION
+from .limits import Budget, check_payload, tensor_cap
 from .trust import TrustPolicy, object_path, short_name, untrusted_error
 
 # Parameters a checkpoint never sets: where a loaded estimator writes is the
 # caller's choice alone.
 NOT_RESTORED = ("checkpoint_dir",)
+# How from_checkpoint(checkpoint_dir, which=...) picks among several fits.
+WHICH = (None, "latest", "earliest")
 
 
 def load_checkpoint(
-    cls, path, *, family=(), library=(), restore_options=None, trusted=None, **params
+    cls,
+    path,
+    *,
+    family=(),
+    library=(),
+    restore_options=None,
+    trusted=None,
+    which=None,
+    **params,
 ):
     """Rebuild a fitted estimator from a checkpoint folder.
 
@@ -52,11 +71,17 @@ def load_checkpoint(
         Passed to the estimator's ``_restore_fitted``.
     path : str or path-like
         A fit's checkpoint folder (``checkpoint_path_``), its
-        ``checkpoint.pt``, or a ``checkpoint_dir`` holding exactly one fit.
+        ``checkpoint.pt``, or a ``checkpoint_dir``: holding one fit, or
+        several with ``which`` saying which to load.
     trusted : list of classes and functions, default=None
         Classes and functions, defined at the top level of a module, that
         the checkpoint may name besides the built-in allow-list: your own
         module class, say. They are matched by identity, never imported.
+    which : {None, "latest", "earliest"}, default=None
+        For a ``checkpoint_dir`` holding several fits: ``"latest"`` loads
+        the fit whose checkpoint was written last (re-running a notebook
+        cell), ``"earliest"`` the one written first. None refuses such a
+        folder, listing its fits, so that nothing is loaded by surprise.
     **params
         Parameters overriding the saved ones, which are then not read at
         all; required for those the checkpoint lists as not saved. The
@@ -69,16 +94,19 @@ def load_checkpoint(
         history; ``set_params(warm_start=True).fit(X, y)`` continues training.
     """
     policy = TrustPolicy(trusted, params, family=family, library=library)
-    folder = _find_fit_folder(path)
+    folder = _find_fit_folder(path, which)
     file = os.path.join(folder, CHECKPOINT_FILE)
-    payload = _read_payload(file)
+    payload, size = _read_payload(file)
     config, history = _read_config(payload, file)
-    tensors = payload["tensors"]
+    # What rebuilding may allocate, set by the file: the JSON's arrays by
+    # its length, the modules its parameters build by the tensor data.
+    budget = Budget(len(payload["config"]) + len(payload["history"]), tensor_cap(size))
+    decoders = functools.partial(Decoder, payload["tensors"], budget=budget)
     estimator_class = _checked_class(config["class"], cls, folder, policy)
     refused = {}
-    fitted = _decode_fitted(config, tensors, refused, file)
-    history = _decode_data("history", history, tensors, refused, file)
-    saved = _decode_params(config, tensors, params, estimator_class, policy, refused)
+    fitted = _decode_fitted(config, decoders, refused, file)
+    history = _decode_data("history", history, decoders, refused, file)
+    saved = _decode_params(config, decoders, params, estimator_class, policy, refused)
     if refused:
         raise untrusted_error(estimator_class, folder, refused)
     estimator = estimator_class(**{**saved, **params})
@@ -93,19 +121,45 @@ def load_checkpoint(
         raise CorruptCheckpointError(
             f"{file} is corrupt: its fitted state is malformed ({exc})."
         ) from None
+    _check_module_size(estimator, budget, file)
     with (
         torch_threads(resolve_n_threads(estimator.n_threads)),
         seeded(0, estimator.device_),  # leaves the caller's random state alone
     ):
         estimator.initialize()
     estimator.history_ = History(history)
-    _restore_state(estimator, payload)
+    try:
+        _restore_state(estimator, payload)
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its weights or optimizer state do not fit the "
+            f"network its parameters build ({type(exc).__name__}: {exc})."
+        ) from None
     estimator.checkpoint_path_ = folder
     return estimator
 
 
-def _find_fit_folder(path):
+def _check_module_size(estimator, budget, file):
+    """Refuse parameters that would build a module far larger than the
+    checkpoint's weights, before it is built (``module__hidden_units``)."""
+
+    def build():
+        with estimator._current_init_context("module"):  # skorch's guard
+            estimator.initialize_module()
+        return estimator.module_
+
+    try:
+        budget.check_module(build, "the module")
+    except ValueError as exc:
+        raise CorruptCheckpointError(f"{file} is not loaded: {exc}.") from None
+    finally:
+        estimator.__dict__.pop("module_", None)  # the probe's; initialize builds
+
+
+def _find_fit_folder(path, which=None):
     """Return the fit folder that ``path`` names or, in a checkpoint_dir, holds."""
+    if which not in WHICH:
+        raise ValueError(f"which must be None, 'latest' or 'earliest', got {which!r}.")
     path = os.path.abspath(os.fspath(path))
     if os.path.isfile(path) and os.path.basename(path) == CHECKPOINT_FILE:
         return os.path.dirname(path)
@@ -113,30 +167,46 @@ def _find_fit_folder(path):
         raise FileNotFoundError(f"No checkpoint folder {path!r}.")
     if os.path.isfile(os.path.join(path, CHECKPOINT_FILE)):
         return path
-    fits = sorted(
-        entry.path
-        for entry in os.scandir(path)
-        if entry.is_dir() and os.path.isfile(os.path.join(entry.path, CHECKPOINT_FILE))
-    )
+    fits = _fits_by_time(path)
     if not fits:
         raise FileNotFoundError(
             f"No checkpoint in {path!r}: expected a fit's folder holding "
             f"{CHECKPOINT_FILE}, or a checkpoint_dir with one such folder."
         )
-    if len(fits) > 1:
+    if len(fits) > 1 and which is None:
         listing = "\n".join(f"  {fit}" for fit in fits)
         raise ValueError(
-            f"{path!r} holds the checkpoints of {len(fits)} fits; pass the folder "
-            f"of one of them:\n{listing}"
+            f"{path!r} holds the checkpoints of {len(fits)} fits (listed from the "
+            "earliest written to the latest); pass which='latest' to load the "
+            "latest, which='earliest' for the earliest, or the folder of one of "
+            f"them:\n{listing}"
         )
-    return fits[0]
+    return fits[-1] if which == "latest" else fits[0]
+
+
+def _fits_by_time(checkpoint_dir):
+    """The fit folders in ``checkpoint_dir``, the earliest written checkpoint first.
+
+    Ties (a copy that reset the times) go by folder name, whose date and
+    time say when each fit started.
+    """
+    fits = []
+    for entry in os.scandir(checkpoint_dir):
+        file = os.path.join(entry.path, CHECKPOINT_FILE)
+        if entry.is_dir() and os.path.isfile(file):
+            fits.append((os.stat(file).st_mtime_ns, entry.path))
+    return [folder for _, folder in sorted(fits)]
 
 
 def _read_payload(file):
-    check_archive(file)  # whole, CRCs intact, before torch reads a byte of it
+    # Whole, CRCs intact, members and pickle as torch.save writes them,
+    # before torch reads a byte of it.
+    size = check_archive(file)
     try:
-        # weights_only: tensors and plain values only, never pickled objects.
-        payload = torch.load(file, map_location="cpu", weights_only=True)
+        # weights_only: tensors and plain values only, never pickled objects;
+        # sparse tensors are checked to index within their shape.
+        with torch.sparse.check_sparse_tensor_invariants():
+            payload = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "GLOBAL" not in str(exc) and "global" not in str(exc):
             raise CorruptCheckpointError(
@@ -168,6 +238,7 @@ def _read_payload(file):
             f"{file} was written by a newer nnestimators (checkpoint format "
             f"{version}); upgrade nnestimators to load it."
         )
+    check_payload(payload, size, file)  # bounded before anything walks it
     if version >= 2:
         verify(payload, file)
     else:
@@ -182,7 +253,7 @@ def _read_payload(file):
             raise CorruptCheckpointError(f"{file} is corrupt: it has no {key} text.")
     if not isinstance(payload.get("tensors"), list | tuple):
         raise CorruptCheckpointError(f"{file} is corrupt: it has no tensors list.")
-    return payload
+    return payload, size
 
 
 # Each entry of the configuration that loading reads, and its JSON type.
@@ -195,7 +266,7 @@ def _read_config(payload, file):
     for key in ("config", "history"):
         try:
             parsed[key] = json.loads(payload[key])
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: JSONDecodeError
             raise CorruptCheckpointError(
                 f"{file} is corrupt: its {key} is not valid JSON ({exc})."
             ) from None
@@ -245,9 +316,12 @@ def _checked_class(path, cls, folder, policy):
     return recorded
 
 
-def _decode_data(field, value, tensors, refused, file):
-    """Decode what must be plain data; objects in it are refused."""
-    decoder = Decoder(tensors)
+def _decode_data(field, value, decoders, refused, file):
+    """Decode what must be plain data; objects in it are refused.
+
+    ``decoders(policy=None)`` makes a ``Decoder`` for the checkpoint.
+    """
+    decoder = decoders()
     try:
         decoded = decoder.decode(value)
     except (Malformed, TypeError, ValueError) as exc:
@@ -259,16 +333,20 @@ def _decode_data(field, value, tensors, refused, file):
     return decoded
 
 
-def _decode_fitted(config, tensors, refused, file):
+def _decode_fitted(config, decoders, refused, file):
     fitted = {}
     for name, value in config["fitted"].items():
-        fitted[name] = _decode_data(f"fitted {name}", value, tensors, refused, file)
-    if type(fitted.get("device_", "cpu")) is not str:
-        raise CorruptCheckpointError(f"{file} is corrupt: its device_ is not a string.")
+        fitted[name] = _decode_data(f"fitted {name}", value, decoders, refused, file)
+    device = fitted.get("device_", "cpu")
+    if type(device) is not str or not known_device(device):
+        raise CorruptCheckpointError(
+            f"{file} is corrupt: its device_ {device!r} is not a device "
+            "nnestimators trains on."
+        )
     return fitted
 
 
-def _decode_params(config, tensors, overrides, estimator_class, policy, refused):
+def _decode_params(config, decoders, overrides, estimator_class, policy, refused):
     """Decode the saved parameters that ``overrides`` does not replace.
 
     Names the policy does not trust are not imported: they go to ``refused``.
@@ -286,7 +364,7 @@ def _decode_params(config, tensors, overrides, estimator_class, policy, refused)
     for name, value in config["params"].items():
         if name in overrides or name in NOT_RESTORED:
             continue  # the caller's value: the saved one is not even decoded
-        decoder = Decoder(tensors, policy)
+        decoder = decoders(policy)
         try:
             params[name] = decoder.decode(value)
         except Exception as exc:  # malformed, or a trusted constructor refusing
