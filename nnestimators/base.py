@@ -521,7 +521,9 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
         saved_state.restore(self, fitted, version, **options)
 
     @classmethod
-    def from_checkpoint(cls, path, *, trusted=None, target_kind=None, **params):
+    def from_checkpoint(
+        cls, path, *, which=None, trusted=None, target_kind=None, **params
+    ):
         """Load a fitted estimator from a checkpoint folder.
 
         Loading imports and calls nothing the caller did not trust: see
@@ -533,7 +535,12 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
         ----------
         path : str or path-like
             A fit's checkpoint folder (``checkpoint_path_``), or a
-            ``checkpoint_dir`` holding exactly one fit.
+            ``checkpoint_dir`` holding one fit, or several with ``which``
+            saying which.
+        which : {"latest", "earliest"}, default=None
+            For a ``checkpoint_dir`` of several fits (a notebook cell run
+            twice): the fit whose checkpoint was written last or first. None
+            refuses such a folder, naming its fits.
         trusted : list of classes, default=None
             Your own classes (a module, say) the checkpoint may name, besides
             the built-in allow-list of torch and nnestimators classes.
@@ -558,6 +565,7 @@ class NNEstimator(MLPAttributesMixin, CallbackSupportMixin, ParametersMixin):
             library=saved_state.library_classes(),
             restore_options={"target_kind": target_kind},
             trusted=trusted,
+            which=which,
             **params,
         )
         estimator.__dict__.pop("_initialized_by_user", None)  # a fitted net
