@@ -10,7 +10,13 @@ import torch
 from skorch.utils import is_dataset
 
 from . import validation
-from .data import first_output, module_input_dtype, prediction_chunks, prediction_rows
+from .data import (
+    batch_tensor,
+    first_output,
+    module_input_dtype,
+    prediction_chunks,
+    prediction_rows,
+)
 from .overrides import predicts_through_skorch, uses_custom_dataset
 from .training.outputs import recognise, to_probabilities
 
@@ -111,10 +117,9 @@ def chunks(X, device):
         n = len(next(iter(X.values())))
         step = 65536
         for start in range(0, n, step):
-            chunk = {
-                key: torch.as_tensor(value[start : start + step]).to(device)
-                for key, value in X.items()
-            }
+            chunk = batch_tensor(
+                {key: value[start : start + step] for key, value in X.items()}, device
+            )
             yield chunk, len(next(iter(chunk.values())))
         return
     yield from prediction_chunks(X, device)

@@ -106,7 +106,10 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
         y = _check_target_shape(estimator, y, target_kind)
     if sp.issparse(X):
         X = X.tocsr()
-        X.sort_indices()
+        if not X.has_sorted_indices:
+            # A sorted copy: the user's matrix is never changed (its arrays
+            # may be read-only).
+            X = X.sorted_indices()
     if X.ndim not in (2, 4):
         raise ValueError(
             f"Found array with dim {X.ndim}. {type(estimator).__name__} expects "
@@ -122,6 +125,15 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
     if dtype is not None:
         X = cast_X(X, dtype)
     return X if y is _NO_Y else (X, y)
+
+
+def float32_values(X):
+    """Whether X holds float32 values: an array's dtype, or every column's of
+    a DataFrame (``check_array`` keeps them float32 either way)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not hasattr(X, "dtype"):
+        return len(dtypes) > 0 and all(dtype == np.float32 for dtype in dtypes)
+    return getattr(X, "dtype", None) == np.float32
 
 
 def _validation_dtype(dtype):
