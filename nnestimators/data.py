@@ -103,6 +103,16 @@ def batch_tensor(rows, device):
     return as_tensor(rows, device)
 
 
+def torch_readable(X):
+    """X, or a C-ordered copy where torch cannot wrap it (negative strides);
+    a dict of arrays, array by array."""
+    if isinstance(X, dict):
+        return {key: torch_readable(value) for key, value in X.items()}
+    if sp.issparse(X) or all(stride >= 0 for stride in X.strides):
+        return X
+    return np.ascontiguousarray(X)
+
+
 def in_training_layout(X):
     """X as training keeps it, by the rule of ``WHOLE_COPY_BYTES``.
 

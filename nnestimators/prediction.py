@@ -16,6 +16,7 @@ from .data import (
     module_input_dtype,
     prediction_chunks,
     prediction_rows,
+    torch_readable,
 )
 from .overrides import predicts_through_skorch, uses_custom_dataset
 from .training.outputs import recognise, to_probabilities
@@ -64,8 +65,10 @@ def raw_outputs(net, X, thread_count):
     X = validation.check_X(net, X, reset=False, dtype=dtype)
     if uses_custom_dataset(net) or predicts_through_skorch(net):
         # Rows reach the network as skorch sends them: through the user's
-        # dataset, or through the user's overrides of skorch's steps.
-        return dataset_outputs(net, X)  # forward_iter calls get_dataset
+        # dataset, or through the user's overrides of skorch's steps. Its
+        # DataLoader wraps each row as a tensor, so a negative stride costs
+        # a copy here.
+        return dataset_outputs(net, torch_readable(X))  # calls get_dataset
     net._set_training(False)
     recognise_before_predicting(net, X)
     outputs = []

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import skorch
 import torch
 from sklearn.base import clone
 
@@ -269,3 +270,28 @@ class _TwoInputs(torch.nn.Module):
 
     def forward(self, a, b):
         return self.layer(torch.cat([a, b], dim=1))
+
+
+class _OwnEvaluation(NNClassifier):
+    """Overrides a step of skorch's: prediction goes through skorch's loader."""
+
+    def evaluation_step(self, batch, training=False):
+        return super().evaluation_step(batch, training)
+
+
+@pytest.mark.parametrize(
+    "make_net",
+    [
+        lambda: _OwnEvaluation(**FAST),
+        lambda: NNClassifier(dataset=skorch.dataset.Dataset, **FAST),
+    ],
+    ids=["subclass of skorch's steps", "skorch Dataset"],
+)
+@pytest.mark.parametrize("layout", ["negative column strides", "fortran order"])
+def test_skorch_routes_read_any_layout(make_net, layout):
+    _, X, y = _problem("multiclass")
+    X_layout = LAYOUTS[layout](X)
+    expected = make_net().fit(X, y)
+    fitted = make_net().fit(X_layout, y)
+    _assert_same(_outputs(fitted, X, y), _outputs(expected, X, y))
+    _assert_same(_outputs(expected, X_layout, y), _outputs(expected, X, y))
