@@ -17,6 +17,7 @@ import scipy.sparse as sp
 import torch
 from skorch.dataset import Dataset
 
+from . import validation
 from .validation import InputDtype
 
 # Prediction processes at most this many input values per forward call, which
@@ -73,7 +74,7 @@ def as_tensor(array, device):
     """Wrap an array as a tensor on ``device``, sharing memory where possible.
 
     Arrays torch cannot wrap (negative strides) are copied: callers hand it
-    whole arrays only in a layout torch wraps (see ``in_training_layout``),
+    whole arrays only in a layout torch wraps (see ``training_inputs``),
     anything else a batch at a time.
     """
     if isinstance(array, torch.Tensor):
@@ -90,16 +91,18 @@ def as_tensor(array, device):
     return tensor.to(device)
 
 
-def batch_tensor(rows, device):
+def batch_tensor(rows, device, dtype=None):
     """A batch of rows (a view or a sparse slice) as a C-contiguous tensor.
 
     A row's values reach the network in the same layout whatever the layout
-    of the array they come from, so its outputs are the same.
+    of the array they come from, so its outputs are the same. ``dtype`` (a
+    numpy dtype) converts them on the way, in the same copy.
     """
     if isinstance(rows, dict):
         return {key: batch_tensor(value, device) for key, value in rows.items()}
-    if not sp.issparse(rows):
-        rows = np.ascontiguousarray(rows)  # no copy for a C-contiguous view
+    if sp.issparse(rows):
+        rows = rows.toarray()
+    rows = np.ascontiguousarray(rows, dtype=dtype)  # no copy when it is already
     return as_tensor(rows, device)
 
 
@@ -113,26 +116,38 @@ def torch_readable(X):
     return np.ascontiguousarray(X)
 
 
-def in_training_layout(X):
-    """X as training keeps it, by the rule of ``WHOLE_COPY_BYTES``.
+def training_inputs(X, dtype=None):
+    """X as training keeps it, and the dtype its batches take.
 
-    C-contiguous arrays as they are; other layouts copied into C order when
-    small, else as given (their batches are then gathered on the host). A
-    dict of arrays, array by array.
+    By the rule of ``WHOLE_COPY_BYTES``: X as it is when C-contiguous (or
+    sparse) and in the ``InputDtype`` ``dtype`` already (None: its own);
+    otherwise, while small, one copy in C order and in ``dtype``; else X as
+    it is, its batches gathered and converted one at a time. Values
+    ``dtype`` cannot hold are refused first. A dict of arrays keeps its
+    arrays' dtypes, each array laid out by the same rule.
     """
     if isinstance(X, dict):
-        return {key: in_training_layout(value) for key, value in X.items()}
-    if sp.issparse(X) or X.flags.c_contiguous or X.nbytes > WHOLE_COPY_BYTES:
-        return X
-    return np.ascontiguousarray(X)
+        return {key: training_inputs(value)[0] for key, value in X.items()}, None
+    target = X.dtype if dtype is None else validation.batch_dtype(X, dtype)
+    sparse = sp.issparse(X)
+    if X.dtype == target and (sparse or X.flags.c_contiguous):
+        return X, target
+    validation.check_castable(X, dtype)
+    if _nbytes(X) > WHOLE_COPY_BYTES:
+        return X, target
+    if sparse:
+        return X.astype(target), target
+    return np.ascontiguousarray(X, dtype=target), target
 
 
-def gathered_on_host(X):
+def gathered_on_host(X, dtype=None):
     """Whether batches of X are gathered with numpy rather than by torch:
-    sparse rows, or a large array torch cannot gather as fast as C order."""
+    sparse rows, or a large array in another layout or dtype."""
     if isinstance(X, dict):
         return any(gathered_on_host(value) for value in X.values())
-    return sp.issparse(X) or not X.flags.c_contiguous
+    if sp.issparse(X):
+        return True
+    return not X.flags.c_contiguous or (dtype is not None and X.dtype != dtype)
 
 
 class ArrayDataset(Dataset):
@@ -159,6 +174,8 @@ class ArrayDataset(Dataset):
     rows : ndarray of int or None
         The rows that make up this set (a split), picked by index so that
         X itself is never copied.
+    input_dtype : InputDtype or None
+        What array X becomes (``validation.cast_X``); None keeps its dtype.
     """
 
     def __init__(
@@ -171,14 +188,16 @@ class ArrayDataset(Dataset):
         y_user=None,
         metric_weights=None,
         rows=None,
+        input_dtype=None,
     ):
         # skorch's Dataset.__init__ converts and checks; everything here is
         # validated already, so only the attributes skorch reads are set.
         self.device = indexed_device(device)
         self.sparse = sp.issparse(X)
-        stored = in_training_layout(X)
+        stored, self.batch_dtype = training_inputs(X, input_dtype)
         # Batches of these are gathered on the host, one at a time.
-        self.host_inputs = stored if gathered_on_host(stored) else None
+        on_host = gathered_on_host(stored, self.batch_dtype)
+        self.host_inputs = stored if on_host else None
         resident = self.host_inputs is None and _fits_on(
             self.device, stored, targets, weights
         )
@@ -238,9 +257,10 @@ class ArrayDataset(Dataset):
         if self.host_inputs is None:
             Xi = _take_rows(self.inputs, row)
         elif self.sparse:
-            Xi = batch_tensor(self.host_inputs[row], "cpu").reshape(-1)
+            Xi = batch_tensor(self.host_inputs[row], "cpu", self.batch_dtype)
+            Xi = Xi.reshape(-1)
         else:
-            Xi = batch_tensor(_take(self.host_inputs, row), "cpu")
+            Xi = batch_tensor(_take(self.host_inputs, row), "cpu", self.batch_dtype)
         yi = torch.zeros(()) if self.targets is None else self.targets[row]
         return Xi, yi
 
@@ -249,7 +269,9 @@ class ArrayDataset(Dataset):
         index = positions if self._row_index is None else self._row_index[positions]
         if self.host_inputs is not None:
             rows = index if isinstance(index, slice) else index.cpu().numpy()
-            Xb = batch_tensor(_take(self.host_inputs, rows), self.device)
+            Xb = batch_tensor(
+                _take(self.host_inputs, rows), self.device, self.batch_dtype
+            )
         else:
             Xb = _take_rows(self.inputs, index)
         yb = None if self.targets is None else _take_rows(self.targets, index)
@@ -421,8 +443,11 @@ def prediction_rows(X):
     return int(np.clip(PREDICT_CHUNK_VALUES // values_per_row, 1, PREDICT_MAX_ROWS))
 
 
-def prediction_chunks(X, device):
+def prediction_chunks(X, device, dtype=None):
     """Yield ``(chunk, n_rows)``: X in chunks of one fixed size, on ``device``.
+
+    Each chunk is copied into C order, converted to ``dtype`` (a numpy
+    dtype; None keeps X's) in the same copy, where X is not so already.
 
     The last chunk is padded with zeros to the same size, so every row goes
     through the network in a batch of the same shape: its prediction is then
@@ -432,7 +457,7 @@ def prediction_chunks(X, device):
     """
     size = prediction_rows(X)
     for start in range(0, X.shape[0], size):
-        chunk = batch_tensor(X[start : start + size], device)
+        chunk = batch_tensor(X[start : start + size], device, dtype)
         n_rows = chunk.shape[0]
         if n_rows < size:
             padding = chunk.new_zeros((size - n_rows, *chunk.shape[1:]))
@@ -451,6 +476,10 @@ def _fits_on(device, *arrays):
 def _nbytes(array):
     if isinstance(array, dict):
         return sum(_nbytes(value) for value in array.values())
+    if sp.issparse(array):
+        return sum(
+            getattr(array, part).nbytes for part in ("data", "indices", "indptr")
+        )
     return getattr(array, "nbytes", 0)
 
 

@@ -62,19 +62,21 @@ def raw_outputs(net, X, thread_count):
     if is_dataset(X):  # skorch's general path (and its callbacks' caching)
         return dataset_outputs(net, X)
     dtype = module_input_dtype(net.__dict__.get("module_"))
-    X = validation.check_X(net, X, reset=False, dtype=dtype)
+    # X keeps its layout and dtype: each chunk is converted as it is copied.
+    X = validation.check_X(net, X, reset=False, dtype=dtype, cast=False)
     if uses_custom_dataset(net) or predicts_through_skorch(net):
         # Rows reach the network as skorch sends them: through the user's
         # dataset, or through the user's overrides of skorch's steps. Its
         # DataLoader wraps each row as a tensor, so a negative stride costs
         # a copy here.
-        return dataset_outputs(net, torch_readable(X))  # calls get_dataset
+        X = torch_readable(validation.cast_X(X, dtype))
+        return dataset_outputs(net, X)  # forward_iter calls get_dataset
     net._set_training(False)
-    recognise_before_predicting(net, X)
+    recognise_before_predicting(net, X, dtype)
     outputs = []
     rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
     with torch.inference_mode(), thread_count(rows):
-        for chunk, n_rows in chunks(X, net.device_):
+        for chunk, n_rows in chunks(X, net.device_, dtype):
             output = first_output(net.infer(chunk))[:n_rows]
             outputs.append(output.float().cpu())
     return torch.cat(outputs)
@@ -86,7 +88,7 @@ def dataset_outputs(net, data):
     return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
 
 
-def recognise_before_predicting(net, X):
+def recognise_before_predicting(net, X, dtype=None):
     """Read what the module returns from one row's graph, where no fit did.
 
     A net restored with ``initialize(); load_params(...)`` has seen no
@@ -103,7 +105,7 @@ def recognise_before_predicting(net, X):
     first = (
         {key: value[:1] for key, value in X.items()} if isinstance(X, dict) else X[:1]
     )
-    chunk, n_rows = next(chunks(first, net.device_))
+    chunk, n_rows = next(chunks(first, net.device_, dtype))
     if isinstance(chunk, torch.Tensor) and chunk.is_floating_point():
         chunk = chunk.detach().requires_grad_(True)  # a graph even if frozen
     with torch.enable_grad():
@@ -113,9 +115,9 @@ def recognise_before_predicting(net, X):
         net.module_outputs_ = kind
 
 
-def chunks(X, device):
-    """Yield ``(chunk, n_rows)`` of X on ``device``; a dict of arrays in
-    chunks of 65,536 rows."""
+def chunks(X, device, dtype=None):
+    """Yield ``(chunk, n_rows)`` of X on ``device``, an array's in the
+    ``InputDtype`` ``dtype``; a dict of arrays in chunks of 65,536 rows."""
     if isinstance(X, dict):
         n = len(next(iter(X.values())))
         step = 65536
@@ -125,4 +127,5 @@ def chunks(X, device):
             )
             yield chunk, len(next(iter(chunk.values())))
         return
-    yield from prediction_chunks(X, device)
+    target = None if dtype is None else validation.batch_dtype(X, dtype)
+    yield from prediction_chunks(X, device, target)
