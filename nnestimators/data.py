@@ -31,11 +31,13 @@ PREDICT_MAX_ROWS = 256
 # layouts (Fortran order, column strides) several times slower, every epoch:
 # on 20,000 x 784 float32, copying into C order once takes 25 ms, and an
 # epoch's gathers take 125 ms from Fortran order against 7 ms from C order.
-# So another layout up to this size is copied once into C order; a larger
-# one is kept as given, and each batch's rows are gathered into a contiguous
-# batch on the host (numpy's row indexing, as fast as torch's gather from C
-# order, for any strides): no copy beyond a batch. A dtype conversion copies
-# X whole, as scikit-learn's validate_data does for its own estimators.
+# So another layout (or dtype: float64 X for a float32 module) up to this
+# size is copied once, into C order and the module's dtype; a larger X is
+# kept as given, and each batch's rows are gathered and converted into a
+# contiguous batch on the host (numpy's row indexing, as fast as torch's
+# gather from C order, for any strides): no copy beyond a batch. Prediction
+# lays out and converts X a chunk at a time (skorch's loader, for a user's
+# dataset or steps, takes it converted whole).
 WHOLE_COPY_BYTES = 2**26
 
 
