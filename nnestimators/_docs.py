@@ -29,7 +29,9 @@ TRAINING_PARAMETERS = """\
         replaces it.
     metrics : list of str or callable, default=None
         scikit-learn scorer names (``"accuracy"``, ``"roc_auc"``, ``"f1"``,
-        ``"neg_root_mean_squared_error"``, ...) or scorer callables
+        ``"neg_root_mean_squared_error"``, ...), Keras's spellings
+        (``"acc"``, ``"AUC"``, ``"mse"``, ``"precision"``, ...: recorded
+        under Keras's names, errors as positive errors) or scorer callables
         ``scorer(estimator, X, y)`` (named after their metric), or a dict
         ``{name: scorer}``. Each epoch records ``train_<name>`` from the
         outputs the training steps computed (as Keras does: no extra forward
@@ -41,10 +43,12 @@ TRAINING_PARAMETERS = """\
     monitor : str, default="valid_loss"
         History key that defines the best epoch. Keys of ``metrics`` hold
         scikit-learn scores and are maximised whatever their names (scorers
-        negate errors: ``neg_root_mean_squared_error``); a skorch scoring
+        negate errors: ``neg_root_mean_squared_error``), except Keras's
+        errors (``"mse"``, ...), which are minimised; a skorch scoring
         callback's key follows its ``lower_is_better``; other keys with
-        "loss" or "error" in their names are minimised. Keras's names work (``"val_loss"``,
-        ``"loss"``, ``"val_accuracy"``); a key the fit will not record fails
+        "loss" or "error" in their names are minimised. Keras's names work
+        (``"val_loss"``, ``"loss"``, ``"val_acc"``, ``"val_auc"``: the
+        spellings ``metrics`` takes); a key the fit will not record fails
         at fit.
     patience : int or None, default=None
         Stop after this many epochs without improvement of ``monitor``;

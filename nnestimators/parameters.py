@@ -36,6 +36,18 @@ SKORCH_KEYWORDS = frozenset(
 # Keys skorch's own __init__ accepts for its internal bookkeeping.
 _SKORCH_STATE = frozenset({"history", "initialized_", "virtual_params_"})
 
+
+class IntegerInterval(Interval):
+    """scikit-learn's ``Interval(Integral, ...)`` without booleans.
+
+    Python's ``True`` is the integer 1, which ``Interval`` accepts: with it
+    ``n_threads=True`` would silently mean one thread.
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
 # Every parameter's valid values, checked once at fit (scikit-learn's way).
 PARAMETER_CONSTRAINTS = {
     "module": [type, torch.nn.Module, callable],
@@ -60,7 +72,7 @@ PARAMETER_CONSTRAINTS = {
     "augment": [callable, None],
     "device": [str, torch.device, None],
     "n_threads": [
-        Interval(Integral, 1, None, closed="left"),
+        IntegerInterval(Integral, 1, None, closed="left"),
         StrOptions({"auto"}),
         None,
     ],

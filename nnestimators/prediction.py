@@ -10,7 +10,14 @@ import torch
 from skorch.utils import is_dataset
 
 from . import validation
-from .data import first_output, module_input_dtype, prediction_chunks, prediction_rows
+from .data import (
+    batch_tensor,
+    first_output,
+    module_input_dtype,
+    prediction_chunks,
+    prediction_rows,
+    torch_readable,
+)
 from .overrides import predicts_through_skorch, uses_custom_dataset
 from .training.outputs import recognise, to_probabilities
 
@@ -55,17 +62,21 @@ def raw_outputs(net, X, thread_count):
     if is_dataset(X):  # skorch's general path (and its callbacks' caching)
         return dataset_outputs(net, X)
     dtype = module_input_dtype(net.__dict__.get("module_"))
-    X = validation.check_X(net, X, reset=False, dtype=dtype)
+    # X keeps its layout and dtype: each chunk is converted as it is copied.
+    X = validation.check_X(net, X, reset=False, dtype=dtype, cast=False)
     if uses_custom_dataset(net) or predicts_through_skorch(net):
         # Rows reach the network as skorch sends them: through the user's
-        # dataset, or through the user's overrides of skorch's steps.
+        # dataset, or through the user's overrides of skorch's steps. Its
+        # DataLoader wraps each row as a tensor, so a negative stride costs
+        # a copy here.
+        X = torch_readable(validation.cast_X(X, dtype))
         return dataset_outputs(net, X)  # forward_iter calls get_dataset
     net._set_training(False)
-    recognise_before_predicting(net, X)
+    recognise_before_predicting(net, X, dtype)
     outputs = []
     rows = prediction_rows(X) if not isinstance(X, dict) else len(X)
     with torch.inference_mode(), thread_count(rows):
-        for chunk, n_rows in chunks(X, net.device_):
+        for chunk, n_rows in chunks(X, net.device_, dtype):
             output = first_output(net.infer(chunk))[:n_rows]
             outputs.append(output.float().cpu())
     return torch.cat(outputs)
@@ -77,7 +88,7 @@ def dataset_outputs(net, data):
     return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
 
 
-def recognise_before_predicting(net, X):
+def recognise_before_predicting(net, X, dtype=None):
     """Read what the module returns from one row's graph, where no fit did.
 
     A net restored with ``initialize(); load_params(...)`` has seen no
@@ -94,7 +105,7 @@ def recognise_before_predicting(net, X):
     first = (
         {key: value[:1] for key, value in X.items()} if isinstance(X, dict) else X[:1]
     )
-    chunk, n_rows = next(chunks(first, net.device_))
+    chunk, n_rows = next(chunks(first, net.device_, dtype))
     if isinstance(chunk, torch.Tensor) and chunk.is_floating_point():
         chunk = chunk.detach().requires_grad_(True)  # a graph even if frozen
     with torch.enable_grad():
@@ -104,17 +115,17 @@ def recognise_before_predicting(net, X):
         net.module_outputs_ = kind
 
 
-def chunks(X, device):
-    """Yield ``(chunk, n_rows)`` of X on ``device``; a dict of arrays in
-    chunks of 65,536 rows."""
+def chunks(X, device, dtype=None):
+    """Yield ``(chunk, n_rows)`` of X on ``device``, an array's in the
+    ``InputDtype`` ``dtype``; a dict of arrays in chunks of 65,536 rows."""
     if isinstance(X, dict):
         n = len(next(iter(X.values())))
         step = 65536
         for start in range(0, n, step):
-            chunk = {
-                key: torch.as_tensor(value[start : start + step]).to(device)
-                for key, value in X.items()
-            }
+            chunk = batch_tensor(
+                {key: value[start : start + step] for key, value in X.items()}, device
+            )
             yield chunk, len(next(iter(chunk.values())))
         return
-    yield from prediction_chunks(X, device)
+    target = None if dtype is None else validation.batch_dtype(X, dtype)
+    yield from prediction_chunks(X, device, target)

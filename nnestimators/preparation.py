@@ -36,13 +36,14 @@ class PendingDataset:
     """Validated data waiting for the module, whose dtype X then takes.
 
     ``len`` is known at once (a fit sizes its batches before building the
-    module); ``build(dtype)`` converts X to the ``InputDtype`` (no copy when
-    it is in it already) and returns the dataset.
+    module); ``build(dtype)`` returns the dataset with X in the
+    ``InputDtype`` (``make(X, dtype)`` converts it, or has its batches
+    converted).
     """
 
-    def __init__(self, X, build):
+    def __init__(self, X, make):
         self.X = X
-        self._build = build
+        self._make = make
 
     def __len__(self):
         if isinstance(self.X, dict):
@@ -50,7 +51,7 @@ class PendingDataset:
         return self.X.shape[0]
 
     def build(self, dtype):
-        return self._build(validation.cast_X(self.X, dtype))
+        return self._make(self.X, dtype)
 
 
 def finish(net, data):
@@ -123,7 +124,8 @@ def _array_dataset(net, X, y, targets, weights, sample_weight):
         None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     )
 
-    def build(X):
+    def make(X, dtype):
+        # The dataset converts X, whole or a batch at a time (data.py's rule).
         return ArrayDataset(
             X,
             targets,
@@ -131,9 +133,10 @@ def _array_dataset(net, X, y, targets, weights, sample_weight):
             net.device_,
             y_user=y,
             metric_weights=metric_weights,
+            input_dtype=dtype,
         )
 
-    return PendingDataset(X, build)
+    return PendingDataset(X, make)
 
 
 def _custom_dataset(net, X, targets, weights):
@@ -146,7 +149,9 @@ def _custom_dataset(net, X, targets, weights):
             "sample_weight and class_weight need the built-in dataset; they "
             f"cannot be combined with dataset={net.dataset!r}."
         )
-    return PendingDataset(X, lambda X: net.get_dataset(X, targets))
+    return PendingDataset(
+        X, lambda X, dtype: net.get_dataset(validation.cast_X(X, dtype), targets)
+    )
 
 
 def _target_kind(net):

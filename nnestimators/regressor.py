@@ -16,6 +16,7 @@ from .modules import MLP, builds_own_module
 from .optimizers import AdamOrSGD
 from .parameters import store_params as _store_params
 from .targets import ScaledTarget
+from .validation import float32_values
 
 
 class NNRegressor(NNEstimator, NeuralNetRegressor):
@@ -147,7 +148,7 @@ class NNRegressor(NNEstimator, NeuralNetRegressor):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         # float32 X gives float32 predictions, as MLPRegressor does.
-        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        dtype = np.float32 if float32_values(X) else np.float64
         raw = self._raw_outputs(X)
         # skorch's predict_nonlinearity ("auto": none for a regression loss),
         # on the network's outputs before they go back to the units of y.

@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import InvalidParameterError
 
 from .threads import auto_n_threads
 
@@ -106,6 +107,11 @@ def resolve_n_threads(
         :func:`nnestimators.threads.auto_n_threads`). On an accelerator the
         CPU does little work: ``"auto"`` returns the budget, as None does.
     """
+    if isinstance(n_threads, bool):  # an int to Python, a mistake here
+        raise InvalidParameterError(
+            "The 'n_threads' parameter must be an int in the range [1, inf), a "
+            f"str among {{'auto'}} or None. Got {n_threads!r} instead."
+        )
     if n_threads is not None and not isinstance(n_threads, str):
         return max(1, int(n_threads))
     if n_threads is not None and n_threads != "auto":

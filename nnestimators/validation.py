@@ -58,7 +58,16 @@ def _check_not_inputs_list(X):
         )
 
 
-def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32_INPUT):
+def check_X(
+    estimator,
+    X,
+    *,
+    reset,
+    y=_NO_Y,
+    target_kind="labels",
+    dtype=FLOAT32_INPUT,
+    cast=True,
+):
     """Validate X (and y) like scikit-learn estimators do; return numeric data.
 
     Tables are 2-d, dense or sparse (kept sparse, as CSR); images are
@@ -74,8 +83,11 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
     modules, the module's own dtype otherwise. ``None`` (at fit, before the
     module is built) keeps float32, float64 and integer arrays as they are,
     for ``cast_X`` to convert once the module is known; other kinds (bool,
-    float16, object arrays of numbers) become float32. A dict of arrays keeps
-    its dtypes (float arrays become float32) whatever ``dtype`` says.
+    float16, object arrays of numbers) become float32. ``cast=False`` keeps
+    float32, float64 and integer arrays as they are too (prediction converts
+    them chunk by chunk), converts other kinds to ``dtype``, and refuses
+    values ``dtype`` cannot hold. A dict of arrays keeps its dtypes (float
+    arrays become float32) whatever ``dtype`` says.
     """
     if isinstance(X, dict) and not sp.issparse(X):  # dok_matrix is a dict
         return _check_dict_X(estimator, X, reset=reset, y=y, target_kind=target_kind)
@@ -87,7 +99,9 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
     if not reset:
         _check_image_shape(estimator, X)
     check = dict(
-        dtype=_validation_dtype(dtype), allow_nd=True, accept_sparse=("csr", "csc")
+        dtype=_validation_dtype(dtype, cast),
+        allow_nd=True,
+        accept_sparse=("csr", "csc"),
     )
     if y is not _NO_Y:
         _check_not_ragged(estimator, y)
@@ -106,7 +120,10 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
         y = _check_target_shape(estimator, y, target_kind)
     if sp.issparse(X):
         X = X.tocsr()
-        X.sort_indices()
+        if not X.has_sorted_indices:
+            # A sorted copy: the user's matrix is never changed (its arrays
+            # may be read-only).
+            X = X.sorted_indices()
     if X.ndim not in (2, 4):
         raise ValueError(
             f"Found array with dim {X.ndim}. {type(estimator).__name__} expects "
@@ -120,18 +137,56 @@ def check_X(estimator, X, *, reset, y=_NO_Y, target_kind="labels", dtype=FLOAT32
     elif "input_shape_" in vars(estimator):
         _check_sample_shape(estimator, X.shape)
     if dtype is not None:
-        X = cast_X(X, dtype)
+        X = cast_X(X, dtype) if cast else check_castable(X, dtype)
     return X if y is _NO_Y else (X, y)
 
 
-def _validation_dtype(dtype):
+def float32_values(X):
+    """Whether X holds float32 values: an array's dtype, or every column's of
+    a DataFrame (``check_array`` keeps them float32 either way)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not hasattr(X, "dtype"):
+        return len(dtypes) > 0 and all(dtype == np.float32 for dtype in dtypes)
+    return getattr(X, "dtype", None) == np.float32
+
+
+def _validation_dtype(dtype, cast=True):
     # scikit-learn keeps an array whose dtype is in the list, and converts
     # any other to the first.
+    kept = [np.float32, np.float64, *_INTEGER_DTYPES]
     if dtype is None:
-        return [np.float32, np.float64, *_INTEGER_DTYPES]
+        return kept
+    if not cast:
+        return [dtype.floating, *(kind for kind in kept if kind != dtype.floating)]
     if dtype.integers:
         return [dtype.floating, *_INTEGER_DTYPES]
     return dtype.floating
+
+
+def batch_dtype(X, dtype):
+    """The numpy dtype X's values take for the ``InputDtype`` ``dtype``."""
+    if dtype.integers and X.dtype.kind in "iu":
+        return np.dtype(np.int64)
+    return np.dtype(dtype.floating)
+
+
+def check_castable(X, dtype):
+    """Return X after refusing, as validation to float32 refuses them, values
+    beyond what ``dtype`` holds; without converting (or copying) X."""
+    if isinstance(X, dict) or dtype is None:
+        return X
+    target = batch_dtype(X, dtype)
+    values = X.data if sp.issparse(X) else X
+    narrowing = values.dtype.kind == "f" and values.dtype.itemsize > target.itemsize
+    if narrowing and values.size:
+        extremes = np.array([np.max(values), np.min(values)])
+        with np.errstate(over="ignore"):
+            overflows = np.isinf(extremes.astype(target))
+        if overflows.any():
+            raise ValueError(
+                f"Input X contains infinity or a value too large for {target!r}."
+            )
+    return X
 
 
 def cast_X(X, dtype):
@@ -144,9 +199,9 @@ def cast_X(X, dtype):
     """
     if isinstance(X, dict) and not sp.issparse(X):
         return X
-    if dtype.integers and X.dtype.kind in "iu":
+    target = batch_dtype(X, dtype)
+    if target.kind == "i":
         return X.astype(np.int64, copy=False)
-    target = np.dtype(dtype.floating)
     if X.dtype == target:
         return X
     narrowing = X.dtype.kind == "f" and X.dtype.itemsize > target.itemsize

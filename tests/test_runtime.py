@@ -8,6 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 from torch import nn
 
@@ -179,6 +180,24 @@ def test_explicit_n_threads_wins(clean_env):
 @pytest.mark.parametrize("n_threads", [0, -2])
 def test_explicit_n_threads_is_at_least_one(clean_env, n_threads):
     assert resolve_n_threads(n_threads) == 1
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_boolean_n_threads_is_refused_in_scikit_learns_words(flag):
+    # Python's True is the integer 1; as n_threads it is a mistake.
+    X, y = np.zeros((8, 2), dtype=np.float32), np.arange(8) % 2
+    expected = (
+        f"The 'n_threads' parameter of NNClassifier must be an int in the range "
+        f"[1, inf), a str among {{'auto'}} or None. Got {flag} instead."
+    )
+    with pytest.raises(InvalidParameterError) as caught:
+        NNClassifier(max_epochs=1, n_threads=flag).fit(X, y)
+    assert str(caught.value) == expected
+    # Set after fit, it is refused by predict too, naming the parameter.
+    net = NNClassifier(max_epochs=1, n_threads=1).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'n_threads' parameter"):
+        net.set_params(n_threads=flag).predict(X)
+    assert resolve_n_threads(np.int64(2)) == 2  # numpy integers stay valid
 
 
 @pytest.mark.parametrize("value, expected", [("2", 2), ("4,2", 4), (" 3 ", 3)])

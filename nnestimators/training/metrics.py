@@ -8,19 +8,133 @@ the number of metrics.
 
 import difflib
 import warnings
+from typing import NamedTuple
 
 import numpy as np
-from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.metrics import (
+    accuracy_score,
+    get_scorer,
+    get_scorer_names,
+    hamming_loss,
+    make_scorer,
+    mean_absolute_error,
+    mean_squared_error,
+    root_mean_squared_error,
+)
+
+
+def _binary_accuracy(y_true, y_pred, sample_weight=None):
+    """Keras's ``binary_accuracy``: the share of right outputs, so of right
+    labels on a multilabel target (where ``accuracy`` needs every label
+    of a sample right)."""
+    if np.ndim(y_true) == 2:
+        return 1.0 - hamming_loss(y_true, y_pred, sample_weight=sample_weight)
+    return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+class KerasMetric(NamedTuple):
+    """How one of Keras's metric spellings is scored and recorded.
+
+    ``column`` is the name its history keys take (``valid_<column>``);
+    ``scorer`` a scikit-learn scorer name, or a metric function recorded as
+    it is, minimised when ``lower_is_better`` (Keras's errors keep their
+    sign).
+    """
+
+    column: str
+    scorer: object
+    lower_is_better: bool = False
+
+
+def _keras(columns, scorer, lower_is_better=False):
+    return {
+        spelling: KerasMetric(column, scorer, lower_is_better)
+        for spelling, column in columns
+    }
+
+
+# Keras's spellings (strings and metric class names) that ``metrics`` and
+# ``monitor`` accept; ``monitor`` reads ``"val_<spelling>"`` as
+# ``"valid_<column>"`` and ``"<spelling>"`` as ``"train_<column>"``.
+KERAS_METRICS = {
+    **_keras([("acc", "accuracy"), ("accuracy", "accuracy")], "accuracy"),
+    **_keras(
+        [("binary_accuracy", "binary_accuracy"), ("BinaryAccuracy", "binary_accuracy")],
+        _binary_accuracy,
+    ),
+    **_keras(
+        [
+            ("categorical_accuracy", "categorical_accuracy"),
+            ("CategoricalAccuracy", "categorical_accuracy"),
+            ("sparse_categorical_accuracy", "sparse_categorical_accuracy"),
+            ("SparseCategoricalAccuracy", "sparse_categorical_accuracy"),
+        ],
+        "accuracy",
+    ),
+    **_keras([("auc", "auc"), ("AUC", "auc")], "roc_auc"),
+    **_keras([("precision", "precision"), ("Precision", "precision")], "precision"),
+    **_keras([("recall", "recall"), ("Recall", "recall")], "recall"),
+    **_keras(
+        [
+            ("mse", "mse"),
+            ("mean_squared_error", "mean_squared_error"),
+            ("MeanSquaredError", "mean_squared_error"),
+        ],
+        mean_squared_error,
+        lower_is_better=True,
+    ),
+    **_keras(
+        [
+            ("mae", "mae"),
+            ("mean_absolute_error", "mean_absolute_error"),
+            ("MeanAbsoluteError", "mean_absolute_error"),
+        ],
+        mean_absolute_error,
+        lower_is_better=True,
+    ),
+    **_keras(
+        [
+            ("rmse", "rmse"),
+            ("root_mean_squared_error", "root_mean_squared_error"),
+            ("RootMeanSquaredError", "root_mean_squared_error"),
+        ],
+        root_mean_squared_error,
+        lower_is_better=True,
+    ),
+}
+
+# Averages for targets where a binary metric needs one: one-vs-rest over
+# the classes (as "roc_auc" is), and Keras's pooled counts over the labels.
+_AVERAGED = {
+    ("multiclass", "roc_auc"): "roc_auc_ovr",
+    ("multiclass", "precision"): "precision_macro",
+    ("multiclass", "recall"): "recall_macro",
+    ("multilabel", "precision"): "precision_micro",
+    ("multilabel", "recall"): "recall_micro",
+}
+
+
+def keras_column(name):
+    """The history column a metric named ``name`` records: Keras's spellings
+    by ``KERAS_METRICS`` (``"acc"`` is ``"accuracy"``), any other as it is."""
+    metric = KERAS_METRICS.get(name)
+    return name if metric is None else metric.column
 
 
 def make_scorers(metrics, context=None):
     """Return ``{name: scorer}`` from scorer names, scorer callables or a dict.
 
-    Callables follow scikit-learn's scorer signature ``scorer(estimator, X, y)``
-    (wrap a metric function with ``sklearn.metrics.make_scorer``) and are named
-    after ``__name__``. ``context`` (``"multiclass"``, ``"multilabel"``, ...)
-    adapts names that need it: ``"roc_auc"`` on a multiclass target is
-    one-vs-rest (``"roc_auc_ovr"``), still recorded as ``roc_auc``.
+    Names are scikit-learn's scorer names or Keras's spellings
+    (``KERAS_METRICS``: ``"acc"``, ``"AUC"``, ``"mse"``, ...), recorded under
+    Keras's column names; a Keras error is the error itself, and its scorer
+    says ``lower_is_better``. Callables follow scikit-learn's scorer
+    signature ``scorer(estimator, X, y)`` (wrap a metric function with
+    ``sklearn.metrics.make_scorer``) and are named after ``__name__``.
+    ``context`` (``"multiclass"``, ``"multilabel"``, ...) adapts names that
+    need it: ``"roc_auc"`` on a multiclass target is one-vs-rest
+    (``"roc_auc_ovr"``), still recorded as ``roc_auc``; ``"precision"`` and
+    ``"recall"`` are macro-averaged over classes and micro-averaged over
+    labels.
 
     Raises
     ------
@@ -35,8 +149,7 @@ def make_scorers(metrics, context=None):
     scorers = {}
     for name, metric in items:
         if isinstance(metric, str):
-            metric = _scorer_name(metric, context)
-            scorers[name] = _get_scorer(metric)
+            scorers[name] = _scorer(metric, context)
         elif callable(metric):
             scorers[name] = metric
         else:
@@ -46,28 +159,33 @@ def make_scorers(metrics, context=None):
     return scorers
 
 
-def _scorer_name(name, context):
-    if context == "multiclass" and name == "roc_auc":
-        return "roc_auc_ovr"
-    return name
-
-
-def _get_scorer(name):
+def _scorer(name, context):
+    """The scorer a metric name means, Keras's spellings included."""
+    keras = KERAS_METRICS.get(name)
+    if keras is not None and callable(keras.scorer):
+        scorer = make_scorer(keras.scorer)  # an error itself, not negated
+        scorer.lower_is_better = keras.lower_is_better
+        return scorer
+    name = name if keras is None else keras.scorer
+    name = _AVERAGED.get((context, name), name)
     try:
         return get_scorer(name)
     except ValueError:
-        close = difflib.get_close_matches(name, sorted(get_scorer_names()), n=3)
+        known = sorted({*get_scorer_names(), *KERAS_METRICS})
+        close = difflib.get_close_matches(name, known, n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ValueError(
-            f"metrics: {name!r} is not a scikit-learn scorer name.{hint} "
-            "sklearn.metrics.get_scorer_names() lists them all."
+            f"metrics: {name!r} is neither a scikit-learn scorer name nor one "
+            f"of Keras's metric names.{hint} sklearn.metrics.get_scorer_names() "
+            "lists scikit-learn's; Keras's accepted spellings are "
+            "nnestimators.training.metrics.KERAS_METRICS."
         ) from None
 
 
 def _named(metrics):
     for metric in metrics:
         if isinstance(metric, str):
-            yield metric, metric
+            yield keras_column(metric), metric
         elif callable(metric):
             yield _callable_name(metric), metric
         else:

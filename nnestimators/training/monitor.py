@@ -1,6 +1,9 @@
 """Which epoch is best: the monitored value, its direction and patience."""
 
 import math
+from collections.abc import Mapping
+
+from .metrics import KERAS_METRICS, keras_column
 
 # Recorded keys whose smaller values are better; everything else is a score.
 _LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse")
@@ -13,21 +16,24 @@ def lower_is_better(key, scores=(), callbacks=()):
     ----------
     key : str
         A history key, e.g. ``"valid_loss"`` or ``"valid_rmse"``.
-    scores : iterable of str, default=()
-        Names of the ``metrics``: their keys (``train_<name>``,
-        ``valid_<name>``) hold scikit-learn scores, which are maximised
-        whatever the name says (``max_error`` is negated by its scorer, a
-        name such as ``"rmse"`` may hold ``neg_root_mean_squared_error``).
+    scores : iterable of str or dict, default=()
+        Names of the ``metrics``, or ``{name: scorer}``: their keys
+        (``train_<name>``, ``valid_<name>``) hold scikit-learn scores, which
+        are maximised whatever the name says (``max_error`` is negated by
+        its scorer, a name such as ``"rmse"`` may hold
+        ``neg_root_mean_squared_error``), unless the scorer says
+        ``lower_is_better`` (Keras's errors, ``metrics=["mse"]``).
     callbacks : iterable, default=()
         Callbacks (or ``(name, callback)`` pairs): a skorch scoring callback
         named ``key`` says the direction with its ``lower_is_better``.
 
     Other keys go by their name: losses and errors are minimised.
     """
-    scores = set(scores)
+    scorers = scores if isinstance(scores, Mapping) else dict.fromkeys(scores)
     for prefix in ("train_", "valid_"):
-        if key.startswith(prefix) and key[len(prefix) :] in scores:
-            return False
+        name = key[len(prefix) :]
+        if key.startswith(prefix) and name in scorers:
+            return getattr(scorers[name], "lower_is_better", False) is True
     for item in callbacks:
         callback = item[1] if isinstance(item, tuple) else item
         direction = getattr(callback, "lower_is_better", None)
@@ -39,26 +45,27 @@ def lower_is_better(key, scores=(), callbacks=()):
     return any(part in name for part in _LOWER_IS_BETTER)
 
 
-# Keras's names for the keys this package records.
-_KERAS_NAMES = {"loss": "train_loss", "val_loss": "valid_loss"}
-_KERAS_ACCURACY = {"acc": "accuracy", "accuracy": "accuracy"}
+# Keras's names for the losses this package records.
+_KERAS_LOSSES = {"loss": "train_loss", "val_loss": "valid_loss"}
 
 
 def canonical_key(key):
     """The history key a monitor name means; Keras's spellings are accepted.
 
     ``"val_loss"`` is ``"valid_loss"``, ``"loss"`` is ``"train_loss"``,
-    ``"acc"``/``"accuracy"`` are ``"train_accuracy"`` and ``"val_<metric>"``
-    is ``"valid_<metric>"`` (``"val_acc"`` is ``"valid_accuracy"``).
+    ``"val_<metric>"`` is ``"valid_<metric>"``, and a metric in Keras's
+    spelling is the column ``metrics`` records it under
+    (``metrics.KERAS_METRICS``, the one table for both): ``"acc"`` is
+    ``"train_accuracy"``, ``"val_acc"`` ``"valid_accuracy"``, ``"val_AUC"``
+    ``"valid_auc"``.
     """
     key = str(key)
-    if key in _KERAS_NAMES:
-        return _KERAS_NAMES[key]
-    if key in _KERAS_ACCURACY:
-        return "train_accuracy"
+    if key in _KERAS_LOSSES:
+        return _KERAS_LOSSES[key]
+    if key in KERAS_METRICS:
+        return f"train_{keras_column(key)}"
     if key.startswith("val_"):
-        metric = key[len("val_") :]
-        return f"valid_{_KERAS_ACCURACY.get(metric, metric)}"
+        return f"valid_{keras_column(key[len('val_') :])}"
     return key
 
 
