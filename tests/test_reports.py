@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_iris,
+    make_classification,
+)
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -553,6 +558,27 @@ def test_still_improving_reads_the_monitor_flag():
     history["valid_loss"] = [5.0, 4.0, 3.0, 2.0, 1.0]
     assert still_improving(history.drop(columns="valid_loss_best"))
     assert not still_improving(LogisticRegression())
+
+
+def test_still_improving_reads_a_keras_spelled_monitor():
+    from nnestimators import NNBinaryClassifier
+    from nnestimators.reports.history import still_improving
+
+    X, y = make_classification(200, 5, random_state=0)
+    net = NNBinaryClassifier(
+        monitor="val_AUC",
+        metrics=["AUC"],
+        validation_fraction=0.25,
+        max_epochs=4,
+        random_state=0,
+        n_threads=1,
+    ).fit(X, y)
+    flags = net.history_[:, "valid_auc_best"]
+    # Flip the last flag: the answer follows the monitor's column, not a loss.
+    for last in (True, False):
+        net.history_[-1]["valid_auc_best"] = last
+        assert still_improving(net) is last
+    assert len(flags) == 4
 
 
 @pytest.mark.slow

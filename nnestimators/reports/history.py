@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..training.monitor import canonical_key
 from .searches import is_search
 
 # Columns of a history frame that are bookkeeping, not curves to plot.
@@ -214,6 +215,8 @@ def still_improving(estimator):
     except ValueError:
         return False
     monitor = getattr(final_step(estimator), "monitor", None)
+    if isinstance(monitor, str):  # a Keras spelling names the recorded column
+        monitor = canonical_key(monitor)
     flag = f"{monitor}_best"
     if monitor and flag in history.columns:
         last = history[flag].iloc[-1]
