@@ -152,7 +152,7 @@ class MLPControl(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         state = self.state_
-        loss = float(net.history[-1]["train_loss"])
+        loss = _epoch_loss(net.history[-1])
         state.n_iter_ += 1
         state.loss_ = loss
         state.t_ += self.n_train_
@@ -191,7 +191,7 @@ class MLPControl(Callback):
         state = self.state_
         score = self._validation_score(net)
         state.validation_scores_.append(score)
-        net.history.record("valid_score", score)
+        net.history.record("validation_score", score)
         if self.verbose:
             print(f"Validation score: {score:f}")
         if score < state.best_validation_score_ + self.tol:
@@ -239,6 +239,15 @@ class MLPControl(Callback):
         if self.verbose:
             print(message + " Stopping.")
         return False
+
+
+def _epoch_loss(row):
+    """MLP's epoch loss: the batches' losses weighted by their rows, even with
+    sample weights (the package's ``train_loss`` weights them by weight sums)."""
+    batches = row["batches"]
+    sizes = [batch["train_batch_size"] for batch in batches]
+    losses = [batch["train_loss"] for batch in batches]
+    return float(np.dot(losses, sizes) / sum(sizes))
 
 
 def _copy_weights(module):

@@ -251,7 +251,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Columns in the order of ``classes_``; two for a binary target
             (one logistic unit), even when fitted on a single class.
         """
-        return self.net_.predict_proba(self._net_input(X))
+        X = self._net_input(X)
+        return self.net_.predict_proba(X)
 
     def predict_log_proba(self, X):
         """The logarithm of ``predict_proba``.

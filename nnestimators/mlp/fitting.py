@@ -32,11 +32,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..base import NNEstimator
 from ..checkpoints import load_checkpoint
-from ..saved_state import library_classes
+from ..saved_state import estimator_family, library_classes
 from .control import STATE_FIELDS, MLPControl, MLPState
-from .losses import HalfPoissonDeviance, HalfSquaredError, SummedBinaryLogLoss
-from .nets import NETS, MLPPenalty
+from .losses import (
+    HalfPoissonDeviance,
+    HalfSquaredError,
+    SummedBinaryLogLoss,
+    poisson_mean,
+)
+from .nets import MLPNet
 from .network import MLPNetwork, all_finite, glorot_init
 from .solvers import MLPSGD, MLPAdam, ScipyLBFGS
 from .translate import STOCHASTIC_SOLVERS, hidden_sizes, net_class, net_params
@@ -105,23 +111,30 @@ class MLPRecord:
     fitted : dict
         Its fitted attributes other than the weights and the solver state.
     state : MLPState or None
-        The solver state, None for ``solver="lbfgs"``.
+        The stochastic solvers' state.
+    lbfgs : ScipyLBFGS or None
+        The lbfgs solver, whose result gives ``n_iter_`` and ``loss_``.
     """
 
-    def __init__(self, estimator, params, fitted, state):
+    def __init__(self, estimator, params, fitted, state=None, lbfgs=None):
         self.estimator = estimator
         self.params = params
         self.fitted = fitted
         self.state = state
+        self.lbfgs = lbfgs
 
     def to_plain(self):
         """The record as plain data."""
-        state = None if self.state is None else self.state.to_plain()
+        fitted = dict(self.fitted)
+        result = None if self.lbfgs is None else self.lbfgs.result_
+        if result is not None:
+            fitted["n_iter_"] = min(int(result.nit), self.params["max_iter"])
+            fitted["loss_"] = float(result.fun)
         return {
             "estimator": self.estimator,
             "params": self.params,
-            "fitted": self.fitted,
-            "state": state,
+            "fitted": fitted,
+            "state": None if self.state is None else self.state.to_plain(),
         }
 
 
@@ -208,7 +221,7 @@ class BaseMLP(BaseEstimator):
         targets = self._net_target(y_train)
         if stochastic:
             state = self._solver_state()
-            net.mlp_record_ = self._record(state)
+            net.mlp_record_ = self._record(state=state)
             dict(net.callbacks_)["mlp_control"].start(
                 state,
                 X_train.shape[0],
@@ -221,7 +234,7 @@ class BaseMLP(BaseEstimator):
                 net.fit(X_train, targets, **fit_params)
             self._read_state(state)
         else:
-            net.mlp_record_ = self._record(None)
+            net.mlp_record_ = self._record(lbfgs=net.optimizer_)
             net.fit(X_train, targets, **fit_params)
             self._read_lbfgs_result(net.optimizer_.result_)
         self._expose_weights()
@@ -380,12 +393,12 @@ class BaseMLP(BaseEstimator):
 
     # -- checkpoints -----------------------------------------------------------------
 
-    def _record(self, state):
+    def _record(self, state=None, lbfgs=None):
         params = self.get_params(deep=False)
         params.pop("checkpoint_dir")
         fitted = {n: getattr(self, n) for n in self._RECORDED if hasattr(self, n)}
         fitted["labels"] = self._label_record()
-        return MLPRecord(type(self).__name__, params, fitted, state)
+        return MLPRecord(type(self).__name__, params, fitted, state, lbfgs)
 
     def _label_record(self):
         """The fitted labels as plain data (classifiers)."""
@@ -417,11 +430,11 @@ class BaseMLP(BaseEstimator):
         """
         overrides = {k: v for k, v in params.items() if k in _NET_OVERRIDES}
         net = load_checkpoint(
-            MLPPenalty,
+            MLPNet,
             path,
-            family=NETS,
+            family=estimator_family(NNEstimator),
             library=[*library_classes(), *_CHECKPOINT_LIBRARY],
-            trusted=[*(trusted or []), torch.exp],
+            trusted=[*(trusted or []), poisson_mean],
             **overrides,
         )
         record = vars(net).pop("mlp_record_", None)

@@ -53,3 +53,9 @@ class HalfPoissonDeviance(_PerSampleLoss):
         constant = torch.xlogy(y, y) - y  # in MLP's value, not in its gradient
         losses = torch.exp(log_mean) - y * log_mean + constant
         return losses.reshape(len(losses), -1).sum(dim=1)
+
+
+def poisson_mean(log_mean):
+    """MLP's ``exp`` output activation for ``loss="poisson"`` (a named function,
+    so that checkpoints can name it)."""
+    return torch.exp(log_mean)

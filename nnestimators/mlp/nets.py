@@ -23,7 +23,7 @@ from ..session import current_session
 from .network import MLPNetwork
 
 
-class MLPPenalty:
+class MLPNet:
     """MLP's alpha on the package's estimators, through skorch's public hooks."""
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -62,7 +62,7 @@ class MLPPenalty:
             self.mlp_record_ = record  # plain data; the drop-in reads it
 
 
-class MLPBinaryNet(MLPPenalty, NNBinaryClassifier):
+class MLPBinaryNet(MLPNet, NNBinaryClassifier):
     """``NNBinaryClassifier`` with MLP's ``alpha`` (a drop-in's ``net_``).
 
     Parameters
@@ -80,7 +80,7 @@ class MLPBinaryNet(MLPPenalty, NNBinaryClassifier):
         self.alpha = alpha
 
 
-class MLPClassNet(MLPPenalty, NNClassifier):
+class MLPClassNet(MLPNet, NNClassifier):
     """``NNClassifier`` with MLP's ``alpha`` (a drop-in's ``net_``).
 
     Parameters
@@ -98,7 +98,7 @@ class MLPClassNet(MLPPenalty, NNClassifier):
         self.alpha = alpha
 
 
-class MLPRegressionNet(MLPPenalty, NNRegressor):
+class MLPRegressionNet(MLPNet, NNRegressor):
     """``NNRegressor`` with MLP's ``alpha`` (a drop-in's ``net_``).
 
     Parameters
@@ -114,6 +114,3 @@ class MLPRegressionNet(MLPPenalty, NNRegressor):
     def __init__(self, module=MLPNetwork, *, alpha=0.0, **kwargs):
         super().__init__(module, **kwargs)
         self.alpha = alpha
-
-
-NETS = (MLPBinaryNet, MLPClassNet, MLPRegressionNet)

@@ -15,7 +15,12 @@ import numpy as np
 import torch
 
 from .control import MLPControl
-from .losses import HalfPoissonDeviance, HalfSquaredError, SummedBinaryLogLoss
+from .losses import (
+    HalfPoissonDeviance,
+    HalfSquaredError,
+    SummedBinaryLogLoss,
+    poisson_mean,
+)
 from .nets import MLPBinaryNet, MLPClassNet, MLPRegressionNet
 from .network import MLPNetwork
 from .solvers import MLPSGD, MLPAdam, ScipyLBFGS
@@ -106,7 +111,7 @@ def net_params(mlp, *, task, n_features, n_outputs, n_train, dtype, seed):
         "lr": float(mlp.learning_rate_init),
         "validation_fraction": 0.0,
         "metrics": [],
-        "monitor": "valid_score" if _scores_validation(mlp) else "train_loss",
+        "monitor": "validation_score" if _scores_validation(mlp) else "train_loss",
         "patience": None,
         "restore_best_weights": False,
         "checkpoint_dir": mlp.checkpoint_dir,
@@ -125,7 +130,7 @@ def net_params(mlp, *, task, n_features, n_outputs, n_train, dtype, seed):
     elif task == "multiclass":
         params["classes"] = np.arange(n_outputs)
     if task == "poisson":
-        params["predict_nonlinearity"] = torch.exp
+        params["predict_nonlinearity"] = poisson_mean
     if task in ("squared_error", "poisson"):
         params["standardize_target"] = False
     params.update(_solver_params(mlp, n_train))
