@@ -1,6 +1,7 @@
 """One table of MLP's names (``nnestimators.mlp.mapping``), read three ways."""
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,3 +71,10 @@ def test_the_documentation_prints_the_table():
     assert table.count("\n") == len(MAPPING) + 1
     assert "| `hidden_layer_sizes` | `module__hidden_units` |" in table
     assert MLPRegressor().loss == "squared_error"
+
+
+def test_the_guide_shows_the_table_as_the_package_has_it():
+    page = (
+        Path(__file__).resolve().parents[1] / "docs/guide/coming-from-mlp.md"
+    ).read_text()
+    assert markdown_table() in page

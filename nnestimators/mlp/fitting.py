@@ -94,6 +94,11 @@ _CHECKPOINT_LIBRARY = (
     HalfPoissonDeviance,
     SummedBinaryLogLoss,
 )
+# MLPState's fields and the drop-in's attributes that show them.
+_SOLVER_ATTRIBUTES = {
+    name: "_no_improvement_count" if name == "no_improvement_count" else name
+    for name in STATE_FIELDS
+}
 # Parameters of the drop-in that also configure a loaded net_.
 _NET_OVERRIDES = ("device", "n_threads", "checkpoint_dir")
 
@@ -220,23 +225,11 @@ class BaseMLP(BaseEstimator):
         fit_params = {} if weights is None else {"sample_weight": weights}
         targets = self._net_target(y_train)
         if stochastic:
-            state = self._solver_state()
-            net.mlp_record_ = self._record(state=state)
-            dict(net.callbacks_)["mlp_control"].start(
-                state,
-                X_train.shape[0],
-                incremental,
-                *self._validation_for(net, validation),
+            self._train_stochastic(
+                net, X_train, targets, fit_params, incremental, validation
             )
-            if incremental:
-                net.partial_fit(X_train, targets, **fit_params)
-            else:
-                net.fit(X_train, targets, **fit_params)
-            self._read_state(state)
         else:
-            net.mlp_record_ = self._record(lbfgs=net.optimizer_)
-            net.fit(X_train, targets, **fit_params)
-            self._read_lbfgs_result(net.optimizer_.result_)
+            self._train_lbfgs(net, X_train, targets, fit_params)
         self._expose_weights()
         if "checkpoint_path_" in vars(net):
             self.checkpoint_path_ = net.checkpoint_path_
@@ -247,11 +240,32 @@ class BaseMLP(BaseEstimator):
             )
         return self
 
+    def _train_stochastic(self, net, X, targets, fit_params, incremental, validation):
+        """Epochs of sgd or adam; ``MLPControl`` keeps MLP's solver state."""
+        state = self._solver_state()
+        net.mlp_record_ = self._record(state=state)
+        control = dict(net.callbacks_)["mlp_control"]
+        X_val, score = self._validation_for(net, validation)
+        control.start(state, X.shape[0], incremental, X_val, score)
+        if incremental:
+            net.partial_fit(X, targets, **fit_params)
+        else:
+            net.fit(X, targets, **fit_params)
+        self._read_state(state)
+
+    def _train_lbfgs(self, net, X, targets, fit_params):
+        """One full-batch epoch in which scipy's L-BFGS-B runs to its end."""
+        net.mlp_record_ = self._record(lbfgs=net.optimizer_)
+        net.fit(X, targets, **fit_params)
+        self._read_lbfgs_result(net.optimizer_.result_)
+
     def _n_outputs(self, y):
         return 1 if y.ndim == 1 else y.shape[1]
 
     def _initialize(self, units, random_state, dtype):
         """MLP's first pass: new weights and a new solver state."""
+        for name in ("net_", "_mlp_state", *_SOLVER_ATTRIBUTES.values()):
+            vars(self).pop(name, None)
         self.n_iter_ = 0
         self.t_ = 0
         self.n_layers_ = len(units)
@@ -259,12 +273,6 @@ class BaseMLP(BaseEstimator):
         self.coefs_, self.intercepts_ = glorot_init(
             units, self.activation, random_state, dtype
         )
-        vars(self).pop("net_", None)
-        vars(self).pop("_mlp_state", None)
-        for name in ("loss_curve_", "best_loss_", "validation_scores_"):
-            vars(self).pop(name, None)
-        vars(self).pop("best_validation_score_", None)
-        vars(self).pop("_no_improvement_count", None)
         if self.solver in STOCHASTIC_SOLVERS:
             self._read_state(MLPState(self.early_stopping))
 

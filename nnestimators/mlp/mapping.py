@@ -22,65 +22,71 @@ MAPPING = (
     (
         "solver",
         "optimizer",
-        '"sgd" and "adam" are MLP\'s exact updates (torch.optim.SGD/Adam differ '
-        'when the rate changes or gradients are near epsilon); "lbfgs" is '
-        "scipy's L-BFGS-B, one full batch",
+        "torch.optim.SGD or torch.optim.Adam (the drop-ins make MLP's exact "
+        'updates, which differ when the rate changes); for "lbfgs", '
+        "torch.optim.LBFGS takes another path than scipy's",
     ),
     (
         "alpha",
         "optimizer__weight_decay",
-        "MLP's penalty is per batch: alpha / batch_size approximates it "
-        "(biases included); the drop-ins add MLP's penalty exactly",
+        "MLP divides its L2 penalty by each batch's rows: "
+        "weight_decay=alpha/batch_size comes close, biases included",
     ),
-    ("batch_size", "batch_size", '"auto" is min(200, n_samples) in MLP'),
+    (
+        "batch_size",
+        "batch_size",
+        '"auto" is min(200, n_samples) in MLP, n_samples // 100 within [32, 256] here',
+    ),
     ("learning_rate_init", "lr", "the same number"),
     (
         "learning_rate",
         "lr_schedule",
-        '"invscaling" and "adaptive" are MLP\'s schedules in the drop-ins; '
-        '"plateau" is the package\'s nearest',
+        '"adaptive" is close to "plateau"; "invscaling" is a '
+        "torch.optim.lr_scheduler.LambdaLR class of your own",
     ),
-    ("power_t", "lr_schedule__*", "exponent of the invscaling schedule"),
+    ("power_t", "lr_schedule", "the exponent of MLP's invscaling schedule"),
     ("max_iter", "max_epochs", "epochs of one fit call"),
-    ("shuffle", "iterator_train__shuffle", "batches are shuffled by default"),
-    ("random_state", "random_state", "initialisation, split and batch order"),
-    (
-        "tol",
-        "min_delta",
-        "smallest improvement of the training loss (or validation score) that counts",
-    ),
+    ("shuffle", "iterator_train__shuffle", "True by default in both"),
+    ("random_state", "random_state", "the same meaning"),
+    ("tol", "min_delta", "the smallest improvement that counts"),
     (
         "n_iter_no_change",
         "patience",
-        "MLP stops when its count exceeds n_iter_no_change: patience = n + 1",
+        "MLP stops when its count exceeds n_iter_no_change: patience=n + 1; "
+        "it watches the training loss unless early_stopping",
     ),
-    ("verbose", "verbose", "MLP prints 'Iteration n, loss = ...' lines"),
+    (
+        "verbose",
+        "verbose",
+        "MLP prints 'Iteration n, loss = ...' lines, these Keras-style ones",
+    ),
     ("warm_start", "warm_start", "continue from the fitted weights"),
     ("momentum", "optimizer__momentum", "with optimizer=torch.optim.SGD"),
-    (
-        "nesterovs_momentum",
-        "optimizer__nesterov",
-        "with optimizer=torch.optim.SGD",
-    ),
+    ("nesterovs_momentum", "optimizer__nesterov", "with optimizer=torch.optim.SGD"),
     (
         "early_stopping",
         "patience",
-        "with validation_fraction and monitor: MLP watches the validation "
-        "accuracy or R^2",
+        "with validation_fraction; MLP watches the validation accuracy or R^2: "
+        "metrics=['accuracy'] and monitor='valid_accuracy'",
     ),
     (
         "validation_fraction",
         "validation_fraction",
-        "MLP holds it out only with early_stopping=True",
+        "MLP holds it out only with early_stopping; any value holds it out here",
     ),
     ("beta_1", "optimizer__betas", "(beta_1, beta_2) with torch.optim.Adam"),
     ("beta_2", "optimizer__betas", "(beta_1, beta_2) with torch.optim.Adam"),
-    ("epsilon", "optimizer__eps", "with torch.optim.Adam"),
-    ("max_fun", "optimizer__max_fun", "loss evaluations of the lbfgs solver"),
+    (
+        "epsilon",
+        "optimizer__eps",
+        "with torch.optim.Adam, which adds it after the bias correction",
+    ),
+    ("max_fun", "optimizer__max_eval", "with torch.optim.LBFGS"),
     (
         "loss",
         "criterion",
-        'MLPRegressor: "squared_error" or "poisson" (exp output)',
+        'MLPRegressor\'s "squared_error" is torch.nn.MSELoss; "poisson" is '
+        "torch.nn.PoissonNLLLoss on the log of the mean",
     ),
 )
 
@@ -96,7 +102,7 @@ def nn_parameter_hints():
             continue
         drop_in = "MLPRegressor" if name == "loss" else "MLPClassifier"
         hints[name] = (
-            f"MLP's {name} is {setting} here ({note}); or keep {name} with "
+            f"MLP's {name} is {setting} here: {note}. Or keep {name} with "
             f"nnestimators.{drop_in}, scikit-learn's MLP trained by torch"
         )
     return hints
