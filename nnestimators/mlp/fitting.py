@@ -192,6 +192,15 @@ class BaseMLP(BaseEstimator):
         check_is_fitted(self)
         return self.net_.history_
 
+    def history_frame(self):
+        """Return ``history_`` as a DataFrame, one row per epoch.
+
+        Columns: ``epoch``, ``train_loss``, ``dur`` and, with
+        ``early_stopping``, ``validation_score``. The package's reports plot it.
+        """
+        check_is_fitted(self)
+        return self.net_.history_frame()
+
     # -- one fit ----------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental):
