@@ -103,6 +103,21 @@ _SOLVER_ATTRIBUTES = {
 _NET_OVERRIDES = ("device", "n_threads", "checkpoint_dir")
 
 
+def store_parameters(estimator, arguments):
+    """Store a constructor's arguments untouched, as scikit-learn requires.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator being built.
+    arguments : dict
+        The constructor's ``locals()``.
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class MLPRecord:
     """What a checkpoint of ``net_`` keeps of its drop-in besides the weights.
 

@@ -24,7 +24,23 @@ from .network import MLPNetwork
 
 
 class MLPNet:
-    """MLP's alpha on the package's estimators, through skorch's public hooks."""
+    """MLP's alpha on the package's estimators, through skorch's public hooks.
+
+    Placed before one of the package's estimators, it adds one parameter.
+
+    Parameters
+    ----------
+    module : type, default=MLPNetwork
+        The network.
+    alpha : float, default=0.0
+        MLP's L2 penalty.
+    **kwargs
+        The estimator's parameters.
+    """
+
+    def __init__(self, module=MLPNetwork, *, alpha=0.0, **kwargs):
+        super().__init__(module, **kwargs)
+        self.alpha = alpha
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The batch's loss, plus MLP's penalty on training batches."""
@@ -63,54 +79,12 @@ class MLPNet:
 
 
 class MLPBinaryNet(MLPNet, NNBinaryClassifier):
-    """``NNBinaryClassifier`` with MLP's ``alpha`` (a drop-in's ``net_``).
-
-    Parameters
-    ----------
-    module : type, default=MLPNetwork
-        The network.
-    alpha : float, default=0.0
-        MLP's L2 penalty.
-    **kwargs
-        ``NNBinaryClassifier``'s parameters.
-    """
-
-    def __init__(self, module=MLPNetwork, *, alpha=0.0, **kwargs):
-        super().__init__(module, **kwargs)
-        self.alpha = alpha
+    """``NNBinaryClassifier`` with MLP's ``alpha``: MLP's binary output unit."""
 
 
 class MLPClassNet(MLPNet, NNClassifier):
-    """``NNClassifier`` with MLP's ``alpha`` (a drop-in's ``net_``).
-
-    Parameters
-    ----------
-    module : type, default=MLPNetwork
-        The network.
-    alpha : float, default=0.0
-        MLP's L2 penalty.
-    **kwargs
-        ``NNClassifier``'s parameters.
-    """
-
-    def __init__(self, module=MLPNetwork, *, alpha=0.0, **kwargs):
-        super().__init__(module, **kwargs)
-        self.alpha = alpha
+    """``NNClassifier`` with MLP's ``alpha``: multiclass and multilabel targets."""
 
 
 class MLPRegressionNet(MLPNet, NNRegressor):
-    """``NNRegressor`` with MLP's ``alpha`` (a drop-in's ``net_``).
-
-    Parameters
-    ----------
-    module : type, default=MLPNetwork
-        The network.
-    alpha : float, default=0.0
-        MLP's L2 penalty.
-    **kwargs
-        ``NNRegressor``'s parameters.
-    """
-
-    def __init__(self, module=MLPNetwork, *, alpha=0.0, **kwargs):
-        super().__init__(module, **kwargs)
-        self.alpha = alpha
+    """``NNRegressor`` with MLP's ``alpha``."""
