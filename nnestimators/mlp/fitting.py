@@ -306,10 +306,7 @@ class BaseMLP(BaseEstimator):
         state = vars(self).get("_mlp_state")
         if state is None:
             state = self._mlp_state = MLPState(self.early_stopping)
-        for name in STATE_FIELDS:
-            attribute = (
-                "_no_improvement_count" if name == "no_improvement_count" else name
-            )
+        for name, attribute in _SOLVER_ATTRIBUTES.items():
             if attribute in vars(self):
                 setattr(state, name, getattr(self, attribute))
         if state.loss_curve_ is not None:
@@ -317,16 +314,12 @@ class BaseMLP(BaseEstimator):
         return state
 
     def _read_state(self, state):
+        """Show ``state`` as MLP's fitted attributes (``loss_`` once there is one)."""
         self._mlp_state = state
-        self.t_ = state.t_
-        self.n_iter_ = state.n_iter_
-        if state.loss_ is not None:
-            self.loss_ = state.loss_
-        self.loss_curve_ = state.loss_curve_
-        self.best_loss_ = state.best_loss_
-        self.validation_scores_ = state.validation_scores_
-        self.best_validation_score_ = state.best_validation_score_
-        self._no_improvement_count = state.no_improvement_count
+        for name, attribute in _SOLVER_ATTRIBUTES.items():
+            value = getattr(state, name)
+            if value is not None or name != "loss_":
+                setattr(self, attribute, value)
 
     def _read_lbfgs_result(self, result):
         self.n_iter_ = min(result.nit, self.max_iter)
