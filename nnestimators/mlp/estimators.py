@@ -359,7 +359,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         classes = np.asarray(labels["classes"])
         binarizer = LabelBinarizer()
         if labels["kind"].startswith("multilabel"):
-            binarizer.fit(np.eye(max(2, len(classes)), len(classes), dtype=int))
+            binarizer.fit(np.eye(len(classes), dtype=int))  # k >= 2 labels
         else:
             binarizer.fit(classes)
         self._label_binarizer = binarizer
