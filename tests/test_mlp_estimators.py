@@ -132,6 +132,8 @@ def test_fitted_attributes_have_mlps_types_and_shapes(iris64):
     model32 = _quiet_fit(MLPRegressor(max_iter=2, random_state=0), X32, y * 1.0)
     assert model32.coefs_[0].dtype == np.float32
     assert model32.predict(X32).dtype == np.float32
+    classifier32 = _quiet_fit(MLPClassifier(max_iter=2, random_state=0), X32, y)
+    assert classifier32.predict_proba(X32).dtype == np.float32
 
 
 def test_binary_uses_one_logistic_unit_and_two_probability_columns(iris64):

@@ -3,7 +3,9 @@
 import pickle
 import warnings
 
+import joblib
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -54,3 +56,33 @@ def test_history_is_the_nets(iris):
     assert len(model.history_) == 10
     frame = history_of(model)[0]  # what the reports plot
     np.testing.assert_allclose(frame["train_loss"], model.loss_curve_)
+
+
+@pytest.mark.slow
+def test_a_search_on_a_dask_cluster_scores_as_one_here(iris):
+    distributed = pytest.importorskip("distributed")
+    X, y = iris
+    grid = {"alpha": [1e-4, 1.0]}
+    settings = {**QUICK, "n_threads": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        here = GridSearchCV(MLPClassifier(**settings), grid, cv=2).fit(X, y)
+        there = GridSearchCV(MLPClassifier(**settings), grid, cv=2)
+        with (
+            distributed.LocalCluster(
+                processes=True,
+                n_workers=2,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster, timeout="60s") as client,
+            distributed.get_task_stream(client=client) as stream,
+            joblib.parallel_config("dask"),
+        ):
+            there.fit(X, y)
+    assert stream.data  # the fits ran on the cluster's workers
+    np.testing.assert_allclose(
+        there.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"]
+    )
+    assert there.best_estimator_.n_iter_ == 10

@@ -224,10 +224,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; two for a binary target
-            (one logistic unit), even when fitted on a single class.
+            (one logistic unit), even when fitted on a single class. In the
+            dtype of X, as MLP's.
         """
         X = self._net_input(X)
-        return self.net_.predict_proba(X)
+        return self.net_.predict_proba(X).astype(X.dtype, copy=False)
 
     def predict_log_proba(self, X):
         """The logarithm of ``predict_proba``.
