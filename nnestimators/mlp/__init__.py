@@ -9,6 +9,8 @@ module             holds
 =================  =========================================================
 ``estimators``     the public classes: signature, docstrings, tags, predict
 ``fitting``        what ``fit`` and ``partial_fit`` share: MLP's rules
+``parameters``     MLP's parameters: valid values, storage
+``checkpointing``  the drop-in's record in ``net_``'s checkpoints, loading
 ``translate``      MLP's parameters as the settings of ``net_``
 ``mapping``        the one table of MLP names and their package settings
 ``nets``           the package's estimators with MLP's ``alpha`` (``net_``)

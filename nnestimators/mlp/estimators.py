@@ -17,7 +17,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import validate_data
 
-from .fitting import BaseMLP, store_parameters
+from .fitting import BaseMLP
+from .parameters import store_parameters
 from .translate import STOCHASTIC_SOLVERS
 
 _SHARED_PARAMETERS = """\

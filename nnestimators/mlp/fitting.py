@@ -10,9 +10,7 @@ same one for ``partial_fit``, which keeps the solver's state) from
 back into MLP's fitted attributes.
 """
 
-import os
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -20,142 +18,24 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
-from ..base import NNEstimator
-from ..checkpoints import load_checkpoint
-from ..saved_state import estimator_family, library_classes
-from .control import STATE_FIELDS, MLPControl, MLPState
-from .losses import (
-    HalfPoissonDeviance,
-    HalfSquaredError,
-    SummedBinaryLogLoss,
-    poisson_mean,
-)
-from .nets import MLPNet
-from .network import MLPNetwork, all_finite, glorot_init
-from .solvers import MLPSGD, MLPAdam, ScipyLBFGS
+from .checkpointing import NET_OVERRIDES, MLPRecord, load_drop_in_net
+from .control import STATE_FIELDS, MLPState
+from .network import all_finite, glorot_init
+from .parameters import PARAMETER_CONSTRAINTS
 from .translate import STOCHASTIC_SOLVERS, hidden_sizes, net_class, net_params
 
-# MLP's parameters and their valid values, checked at each fit.
-PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-    "alpha": [Interval(Real, 0, None, closed="left")],
-    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
-    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-    "power_t": [Interval(Real, 0, None, closed="left")],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-    "shuffle": ["boolean"],
-    "random_state": ["random_state"],
-    "tol": [Interval(Real, 0, None, closed="left")],
-    "verbose": ["verbose"],
-    "warm_start": ["boolean"],
-    "momentum": [Interval(Real, 0, 1, closed="both")],
-    "nesterovs_momentum": ["boolean"],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-    "beta_1": [Interval(Real, 0, 1, closed="left")],
-    "beta_2": [Interval(Real, 0, 1, closed="left")],
-    "epsilon": [Interval(Real, 0, None, closed="neither")],
-    "n_iter_no_change": [
-        Interval(Integral, 1, None, closed="left"),
-        Options(Real, {np.inf}),
-    ],
-    "max_fun": [Interval(Integral, 1, None, closed="left")],
-    "device": [str, torch.device, None],
-    "n_threads": [
-        Interval(Integral, 1, None, closed="left"),
-        StrOptions({"auto"}),
-        None,
-    ],
-    "checkpoint_dir": [str, os.PathLike, None],
-}
-# The package's classes a drop-in's checkpoint names, besides the modules.
-_CHECKPOINT_LIBRARY = (
-    MLPNetwork,
-    MLPSGD,
-    MLPAdam,
-    ScipyLBFGS,
-    MLPControl,
-    HalfSquaredError,
-    HalfPoissonDeviance,
-    SummedBinaryLogLoss,
-)
 # MLPState's fields and the drop-in's attributes that show them.
 _SOLVER_ATTRIBUTES = {
     name: "_no_improvement_count" if name == "no_improvement_count" else name
     for name in STATE_FIELDS
 }
-# Parameters of the drop-in that also configure a loaded net_.
-_NET_OVERRIDES = ("device", "n_threads", "checkpoint_dir")
-
-
-def store_parameters(estimator, arguments):
-    """Store a constructor's arguments untouched, as scikit-learn requires.
-
-    Parameters
-    ----------
-    estimator : object
-        The estimator being built.
-    arguments : dict
-        The constructor's ``locals()``.
-    """
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
-
-
-class MLPRecord:
-    """What a checkpoint of ``net_`` keeps of its drop-in besides the weights.
-
-    Parameters
-    ----------
-    estimator : str
-        ``"MLPClassifier"`` or ``"MLPRegressor"``.
-    params : dict
-        The drop-in's parameters (``checkpoint_dir`` left out: a checkpoint
-        never decides where a program writes).
-    fitted : dict
-        Its fitted attributes other than the weights and the solver state.
-    state : MLPState or None
-        The stochastic solvers' state.
-    lbfgs : ScipyLBFGS or None
-        The lbfgs solver, whose result gives ``n_iter_`` and ``loss_``.
-    """
-
-    def __init__(self, estimator, params, fitted, state=None, lbfgs=None):
-        self.estimator = estimator
-        self.params = params
-        self.fitted = fitted
-        self.state = state
-        self.lbfgs = lbfgs
-
-    def to_plain(self):
-        """The record as plain data."""
-        fitted = dict(self.fitted)
-        result = None if self.lbfgs is None else self.lbfgs.result_
-        if result is not None:
-            fitted["n_iter_"] = min(int(result.nit), self.params["max_iter"])
-            fitted["loss_"] = float(result.fun)
-        return {
-            "estimator": self.estimator,
-            "params": self.params,
-            "fitted": fitted,
-            "state": None if self.state is None else self.state.to_plain(),
-        }
 
 
 class BaseMLP(BaseEstimator):
@@ -453,22 +333,10 @@ class BaseMLP(BaseEstimator):
         estimator : object
             The fitted drop-in; ``partial_fit`` and ``warm_start`` continue it.
         """
-        overrides = {k: v for k, v in params.items() if k in _NET_OVERRIDES}
-        net = load_checkpoint(
-            MLPNet,
-            path,
-            family=estimator_family(NNEstimator),
-            library=[*library_classes(), *_CHECKPOINT_LIBRARY],
-            trusted=[*(trusted or []), poisson_mean],
-            **overrides,
+        overrides = {k: v for k, v in params.items() if k in NET_OVERRIDES}
+        net, record = load_drop_in_net(
+            path, cls.__name__, trusted=trusted, overrides=overrides
         )
-        record = vars(net).pop("mlp_record_", None)
-        if record is None or record.get("estimator") != cls.__name__:
-            found = "no drop-in" if record is None else record.get("estimator")
-            raise ValueError(
-                f"The checkpoint in {path!r} was written by {found}, not by a "
-                f"{cls.__name__}."
-            )
         estimator = cls(**{**record["params"], **params})
         fitted = dict(record["fitted"])
         estimator._restore_labels(fitted.pop("labels", {}))
@@ -476,14 +344,10 @@ class BaseMLP(BaseEstimator):
             setattr(estimator, name, value)
         estimator.out_activation_ = estimator._out_activation()
         estimator.net_ = net
-        state = record["state"]
-        if state is None:
+        if record["state"] is None:
             estimator.t_ = 0
         else:
-            estimator._read_state(MLPState.from_plain(state))
-        estimator.net_.mlp_record_ = estimator._record(
-            vars(estimator).get("_mlp_state")
-        )
+            estimator._read_state(MLPState.from_plain(record["state"]))
         estimator._expose_weights()
         estimator.checkpoint_path_ = net.checkpoint_path_
         return estimator
