@@ -62,3 +62,22 @@ def test_another_estimators_checkpoint_is_refused(iris, tmp_path):
     NNClassifier(max_epochs=1, checkpoint_dir=tmp_path, monitor="train_loss").fit(X, y)
     with pytest.raises(CheckpointError, match="load it with NNClassifier.from_che"):
         MLPClassifier.from_checkpoint(tmp_path)
+
+
+def test_with_early_stopping_the_checkpoint_is_the_restored_best_epoch(iris, tmp_path):
+    X, y = iris
+    model = MLPClassifier(
+        (6,),
+        early_stopping=True,
+        n_iter_no_change=3,
+        learning_rate_init=0.01,
+        random_state=0,
+        checkpoint_dir=tmp_path,
+    )
+    _fit(model, X, y)
+    loaded = MLPClassifier.from_checkpoint(model.checkpoint_path_)
+    # MLP keeps the weights of the best validation score; so does the folder.
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+    best = int(np.argmax(model.validation_scores_)) + 1
+    assert loaded.n_iter_ == best
+    assert loaded.best_validation_score_ == model.best_validation_score_
