@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks",
         epilog="Other commands: `python -m benchmarks threads [--quick]` runs "
         "only the quiet/busy thread scenario; `python -m benchmarks gpu` runs "
-        "the CUDA check.",
+        "the CUDA check; `python -m benchmarks mlp [--quick]` compares the MLP "
+        "drop-ins with scikit-learn's MLP.",
         description="Benchmark nnestimators against a hand-written PyTorch loop, "
         "stock skorch and scikit-learn's MLPClassifier.",
     )
@@ -133,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.gpu import main as gpu_main
 
         return gpu_main(argv[1:])
+    if argv and argv[0] == "mlp":
+        from benchmarks.mlp_dropins import main as mlp_main
+
+        return mlp_main(argv[1:])
     if argv and argv[0] == "threads":
         from benchmarks.thread_scenario import main as threads_main
 

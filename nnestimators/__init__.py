@@ -2,10 +2,13 @@
 
 from ._version import __version__
 from .classifiers import NNBinaryClassifier, NNClassifier
+from .mlp.estimators import MLPClassifier, MLPRegressor
 from .regressor import NNRegressor
 from .training.divergence import TrainingDivergedError
 
 __all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
     "NNBinaryClassifier",
     "NNClassifier",
     "NNRegressor",

@@ -22,6 +22,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from skorch.utils import params_for
 
+from .mlp.mapping import nn_parameter_hints
+
 # skorch parameters these estimators take as keywords, stored as attributes.
 SKORCH_KEYWORDS = frozenset(
     {
@@ -113,10 +115,11 @@ class ParametersMixin:
     """Parameter storage, names, ``set_params`` and the name checks.
 
     ``_parameter_hints`` maps names the estimator does not take to a hint
-    naming the equivalent setting (an ``MLPClassifier`` name, say).
+    naming the equivalent setting: ``MLPClassifier``'s names, from the one
+    table of ``nnestimators.mlp.mapping``.
     """
 
-    _parameter_hints = {}
+    _parameter_hints = nn_parameter_hints()
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: routed parameters.
