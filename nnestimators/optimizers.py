@@ -36,16 +36,9 @@ class AdamOrSGD:
     ``dampening`` is given, or when ``lr`` is 0.05 or more and none of
     Adam's own arguments (``betas``, ``amsgrad``) is; otherwise
     ``torch.optim.Adam``. The result is a plain torch optimizer:
-    ``net.optimizer_`` shows which one a fit uses.
-
-    Parameters
-    ----------
-    params : iterable
-        The parameters to optimize, or parameter groups, as torch takes them.
-    lr : float, default=1e-3
-        The learning rate.
-    **kwargs
-        The chosen optimizer's other arguments.
+    ``net.optimizer_`` shows which one a fit uses. Calling it takes torch's
+    optimizer arguments: ``params``, ``lr`` (default 1e-3) and the chosen
+    optimizer's others.
 
     Examples
     --------
@@ -59,6 +52,22 @@ class AdamOrSGD:
     """
 
     def __new__(cls, params, lr=1e-3, **kwargs):
+        """Build the chosen optimizer.
+
+        Parameters
+        ----------
+        params : iterable
+            The parameters to optimize, or parameter groups, as torch
+            takes them.
+        lr : float, default=1e-3
+            The learning rate.
+        **kwargs : dict
+            The chosen optimizer's other arguments.
+
+        Returns
+        -------
+        optimizer : torch.optim.Adam or torch.optim.SGD
+        """
         return cls.chooses(lr, kwargs)(params, lr=lr, **kwargs)
 
     @staticmethod
