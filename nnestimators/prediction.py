@@ -19,7 +19,7 @@ from .data import (
     torch_readable,
 )
 from .overrides import predicts_through_skorch, uses_custom_dataset
-from .training.outputs import recognise, to_probabilities
+from .training.outputs import full_precision, recognise, to_probabilities
 
 
 class OutputReading:
@@ -78,14 +78,14 @@ def raw_outputs(net, X, thread_count):
     with torch.inference_mode(), thread_count(rows):
         for chunk, n_rows in chunks(X, net.device_, dtype):
             output = first_output(net.infer(chunk))[:n_rows]
-            outputs.append(output.float().cpu())
+            outputs.append(full_precision(output).cpu())
     return torch.cat(outputs)
 
 
 def dataset_outputs(net, data):
     """The outputs of skorch's ``forward_iter`` over ``data``, concatenated."""
     outputs = net.forward_iter(data, device="cpu")
-    return torch.cat([first_output(y).detach().float().cpu() for y in outputs])
+    return torch.cat([full_precision(first_output(y).detach()).cpu() for y in outputs])
 
 
 def recognise_before_predicting(net, X, dtype=None):

@@ -170,9 +170,11 @@ def _loss_weights(net, X, y, targets, sample_weight, streaming):
         validation.check_weighted_classes(
             type(net).__name__, target.classes_, targets, weights
         )
-    # Equal weights change nothing: the loop then skips weighting altogether,
-    # and sample_weight=None and all-ones give bit-identical fits.
-    return None if np.all(weights == weights[0]) else weights
+    # Weights of one change nothing: the loop then skips weighting altogether,
+    # and sample_weight=None and all-ones give bit-identical fits. Other
+    # equal weights are kept: a penalty scaled by the weight sum (MLP's
+    # alpha) sees them.
+    return None if np.all(weights == 1) else weights
 
 
 def _dataset_input(net, dataset, y, *, reset):

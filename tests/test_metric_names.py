@@ -6,7 +6,11 @@ its scikit-learn counterpart scores (Keras's errors with their own sign)."""
 import fit_settings
 import numpy as np
 import pytest
-from sklearn.datasets import make_multilabel_classification
+from sklearn.datasets import (
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.metrics import hamming_loss, make_scorer
 
 from nnestimators import NNBinaryClassifier, NNClassifier, NNRegressor
@@ -27,6 +31,11 @@ FAST = {
     "context", ["binary", "multiclass", "multilabel", "regression"]
 )
 def test_every_spelling_records_the_column_monitor_reads(spelling, context):
+    an_error = KERAS_METRICS[spelling].lower_is_better
+    if an_error != (context == "regression"):  # a metric of the other task
+        with pytest.raises(ValueError, match="metrics: "):
+            make_scorers([spelling], context)
+        return
     (column,) = make_scorers([spelling], context)
     assert column == keras_column(spelling) == KERAS_METRICS[spelling].column
     assert canonical_key(f"val_{spelling}") == f"valid_{column}"
@@ -147,3 +156,22 @@ def test_unknown_names_suggest_scikit_learn_or_keras_spellings(given, suggestion
         estimator(metrics=[given], **FAST).fit(X, y)
     assert suggestion in str(caught.value)
     assert "KERAS_METRICS" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["AUC", "roc_auc", "acc", "precision", "binary_accuracy"]
+)
+def test_a_classification_metric_on_a_regressor_is_refused_before_training(name):
+    X, y = make_regression(60, 4, random_state=0)
+    net = NNRegressor(metrics=[name], max_epochs=2, validation_fraction=0.2)
+    with pytest.raises(ValueError, match=rf"metrics: '{name}' scores classes"):
+        net.fit(X, y)
+    assert not hasattr(net, "module_")
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "r2", "neg_mean_squared_error"])
+def test_a_regression_metric_on_a_classifier_is_refused_before_training(name):
+    X, y = make_classification(60, 4, random_state=0)
+    net = NNClassifier(metrics=[name], max_epochs=2, validation_fraction=0.2)
+    with pytest.raises(ValueError, match=rf"metrics: '{name}' scores predicted values"):
+        net.fit(X, y)

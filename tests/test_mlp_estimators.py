@@ -199,3 +199,48 @@ def test_parameters_are_mlps_plus_three_keyword_only_extras():
     assert MLPClassifier().get_params() == {**sk.MLPClassifier().get_params(), **extras}
     with pytest.raises(TypeError):
         MLPClassifier((10,), "relu", "adam")  # solver is keyword-only, as in MLP
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_equal_sample_weights_scale_the_penalty_as_mlps(iris64, solver):
+    # MLP divides alpha by the weight sum: weights of 2 halve the penalty.
+    X, y = iris64
+    settings = {"solver": solver, "alpha": 1.0, "max_iter": 5, "random_state": 0}
+    weights = np.full(len(y), 2.0)
+    ours, theirs = _pair(settings, X, y, sample_weight=weights)
+    unweighted = _quiet_fit(MLPClassifier(**settings), X, y)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+    assert ours.loss_ < unweighted.loss_ - 1e-3
+
+
+def test_binary_lbfgs_loss_is_computed_in_float64(iris64):
+    X, y = iris64
+    settings = {"solver": "lbfgs", "alpha": 1.0, "max_iter": 1, "random_state": 1}
+    ours, theirs = _pair(settings, X, y == 0)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-12)
+    proba = ours.predict_proba(X)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba, theirs.predict_proba(X), rtol=1e-12)
+
+
+def test_warm_start_with_other_hidden_layers_is_a_clear_error(iris64):
+    X, y = iris64
+    mlp = _quiet_fit(MLPClassifier(max_iter=2, warm_start=True, random_state=0), X, y)
+    mlp.set_params(hidden_layer_sizes=(7,))
+    with pytest.raises(
+        ValueError, match=r"hidden_layer_sizes=\(7,\).*warm_start=False"
+    ):
+        mlp.fit(X, y)
+
+
+def test_assigned_weights_predict_as_in_mlp(iris64):
+    X, y = iris64
+    mlp = _quiet_fit(MLPClassifier(max_iter=5, random_state=0), X, y)
+    mlp.coefs_ = [np.zeros_like(c) for c in mlp.coefs_]
+    mlp.intercepts_ = [np.zeros_like(b) for b in mlp.intercepts_]
+    np.testing.assert_allclose(mlp.predict_proba(X[:3]), 1 / 3)
+    mlp.intercepts_[-1][0] = 5.0  # an edit in place counts too
+    assert (mlp.predict(X[:3]) == 0).all()
+    mlp.coefs_ = mlp.coefs_[:1]
+    with pytest.raises(ValueError, match="fitted network's shapes"):
+        mlp.predict(X[:1])

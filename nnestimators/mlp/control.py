@@ -152,7 +152,7 @@ class MLPControl(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         state = self.state_
-        loss = _epoch_loss(net.history[-1])
+        loss = np.float64(_epoch_loss(net.history[-1]))  # MLP's type
         state.n_iter_ += 1
         state.loss_ = loss
         state.t_ += self.n_train_

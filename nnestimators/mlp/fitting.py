@@ -116,6 +116,8 @@ class BaseMLP(BaseEstimator):
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(units, random_state, X.dtype)
+        else:
+            _check_layer_units(self, units)
         stochastic = self.solver in STOCHASTIC_SOLVERS
         if stochastic and incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -203,7 +205,7 @@ class BaseMLP(BaseEstimator):
 
     def _read_lbfgs_result(self, result):
         self.n_iter_ = min(result.nit, self.max_iter)
-        self.loss_ = float(result.fun)
+        self.loss_ = np.float64(result.fun)
         if result.status == 0:
             return
         message = (
@@ -283,11 +285,29 @@ class BaseMLP(BaseEstimator):
         module = self.net_.module_
         self.coefs_ = [p.detach().cpu().numpy() for p in module.coefs]
         self.intercepts_ = [p.detach().cpu().numpy() for p in module.intercepts]
+        self._exposed_weights = (*self.coefs_, *self.intercepts_)
+
+    def _use_assigned_weights(self):
+        """Arrays assigned to ``coefs_``/``intercepts_`` predict, as in MLP.
+
+        The exposed arrays share the module's memory on the CPU, so edits in
+        place need nothing; a new list or array is copied into the module.
+        """
+        arrays = (*self.coefs_, *self.intercepts_)
+        exposed = vars(self).get("_exposed_weights", ())
+        if len(arrays) == len(exposed) and all(
+            a is b for a, b in zip(arrays, exposed, strict=True)
+        ):
+            return
+        _check_weight_shapes(self, self.coefs_, self.intercepts_)
+        self.net_.module_.load_arrays(self.coefs_, self.intercepts_)
+        self._expose_weights()
 
     # -- prediction ----------------------------------------------------------------
 
     def _net_input(self, X):
         check_is_fitted(self)
+        self._use_assigned_weights()
         return validate_data(
             self,
             X,
@@ -354,3 +374,27 @@ class BaseMLP(BaseEstimator):
 
     def _restore_labels(self, labels):
         """Set back what ``_label_record`` gave (classifiers)."""
+
+
+def _check_layer_units(mlp, units):
+    """A continued fit (warm_start, partial_fit) keeps the fitted layers."""
+    fitted = [c.shape[0] for c in mlp.coefs_] + [mlp.coefs_[-1].shape[1]]
+    if list(units[1:-1]) != fitted[1:-1]:
+        raise ValueError(
+            f"hidden_layer_sizes={mlp.hidden_layer_sizes!r} differs from the "
+            f"fitted network's hidden layers {tuple(fitted[1:-1])!r}; "
+            f"{'partial_fit' if not mlp.warm_start else 'warm_start=True'} "
+            "continues the fitted network. Set warm_start=False (or use a "
+            "clone) to train a new one."
+        )
+
+
+def _check_weight_shapes(mlp, coefs, intercepts):
+    module = mlp.net_.module_
+    expected = [tuple(p.shape) for p in (*module.coefs, *module.intercepts)]
+    given = [np.shape(a) for a in (*coefs, *intercepts)]
+    if given != expected:
+        raise ValueError(
+            f"coefs_ and intercepts_ must keep the fitted network's shapes "
+            f"{expected}; got {given}."
+        )

@@ -31,6 +31,7 @@ from .divergence import TrainingDivergedError, divergence_message
 from .history import last_row
 from .metrics import FrozenPredictions, score_outputs
 from .monitor import Monitor, lower_is_better
+from .outputs import full_precision
 from .progress import batch_bar, epoch_line
 from .schedules import make_scheduler, step_scheduler
 
@@ -72,7 +73,7 @@ class EpochMetrics(Callback):
             return  # a user's own iterator: no encoded targets to score
         self.outputs_[training].append(
             (
-                _first(y_pred).detach().float(),
+                full_precision(_first(y_pred).detach()),
                 state.targets.detach(),
                 state.metric_weights,
             )

@@ -27,6 +27,10 @@ _ONE_LOSS_FOR_WEIGHTS = (
 )
 
 
+def y_pred_dtype(y_pred):
+    return y_pred.dtype if isinstance(y_pred, torch.Tensor) else None
+
+
 def batch_loss(net, y_pred, y_true, training):
     """The loss of one batch (see ``NNEstimator.get_loss``)."""
     session = current_session(net)
@@ -36,6 +40,10 @@ def batch_loss(net, y_pred, y_true, training):
     if isinstance(y_pred, torch.Tensor) and y_pred.shape != y_true.shape:
         if y_pred.numel() == y_true.numel() and y_true.dim() >= 1:
             y_pred = y_pred.reshape(y_true.shape)
+    if y_pred_dtype(y_pred) is torch.float64 and y_true.dtype is torch.float32:
+        # Float targets are stored in float32; a float64 module's loss (and
+        # MLP's L-BFGS line search on it) needs them in its precision.
+        y_true = y_true.double()
     if session is None:
         transform = loss_transform(net, y_pred, announce=False)
     elif session.loss_input_known:

@@ -161,6 +161,43 @@ def make_scorers(metrics, context=None):
 
 def _scorer(name, context):
     """The scorer a metric name means, Keras's spellings included."""
+    scorer = _named_scorer(name, context)
+    _check_fits_task(name, scorer, context)
+    return scorer
+
+
+# Where scikit-learn keeps the metrics of one kind of target only.
+_CLASSIFICATION_METRICS = (
+    "sklearn.metrics._classification",
+    "sklearn.metrics._ranking",
+)
+_REGRESSION_METRICS = ("sklearn.metrics._regression",)
+_CLASSIFICATION_CONTEXTS = ("binary", "multiclass", "multilabel")
+
+
+def _check_fits_task(name, scorer, context):
+    """A metric of classes on a regressor, or of values on a classifier, is
+    refused before training: it would score NaN or class codes as numbers."""
+    score_func = getattr(scorer, "_score_func", None)
+    module = getattr(score_func, "__module__", "")
+    if score_func is _binary_accuracy:  # Keras's, defined here
+        module = _CLASSIFICATION_METRICS[0]
+    if context == "regression" and module in _CLASSIFICATION_METRICS:
+        raise ValueError(
+            f"metrics: {name!r} scores classes or class probabilities, and a "
+            "regressor predicts values. Use a regression metric: 'r2', "
+            "'neg_mean_squared_error', or Keras's 'mse', 'mae', 'rmse'."
+        )
+    if context in _CLASSIFICATION_CONTEXTS and module in _REGRESSION_METRICS:
+        raise ValueError(
+            f"metrics: {name!r} scores predicted values, and a classifier "
+            "predicts classes (as codes, it would score their distances). Use "
+            "a classification metric: 'accuracy', 'roc_auc', 'neg_log_loss', "
+            "'neg_brier_score', or Keras's 'acc', 'AUC'."
+        )
+
+
+def _named_scorer(name, context):
     keras = KERAS_METRICS.get(name)
     if keras is not None and callable(keras.scorer):
         scorer = make_scorer(keras.scorer)  # an error itself, not negated

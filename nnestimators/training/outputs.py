@@ -221,3 +221,8 @@ def to_probabilities(kind, raw):
     if kind == LOG_PROBABILITIES:
         return raw.exp()
     return None
+
+
+def full_precision(output):
+    """Outputs as float32, or float64 where the module computes in float64."""
+    return output if output.dtype == torch.float64 else output.float()
