@@ -534,3 +534,22 @@ def test_check_checkpoint_dir_read_only(tmp_path):
             check_checkpoint_dir(read_only)
     finally:
         read_only.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("lr", float("nan")),
+        (
+            "callbacks",
+            [{"__object__": "nnestimators.augment:GaussianNoise", "params": {}}],
+        ),
+    ],
+)
+def test_trusted_values_that_build_nothing_are_a_checkpoint_error(copy, name, value):
+    def change(config):
+        config["params"][name] = value
+
+    _tamper(copy, change)
+    with pytest.raises(CorruptCheckpointError, match="cannot be built"):
+        NNClassifier.from_checkpoint(copy)

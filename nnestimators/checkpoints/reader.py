@@ -122,11 +122,23 @@ def load_checkpoint(
             f"{file} is corrupt: its fitted state is malformed ({exc})."
         ) from None
     _check_module_size(estimator, budget, file)
-    with (
-        torch_threads(resolve_n_threads(estimator.n_threads)),
-        seeded(0, estimator.device_),  # leaves the caller's random state alone
-    ):
-        estimator.initialize()
+    try:
+        with (
+            torch_threads(resolve_n_threads(estimator.n_threads)),
+            seeded(0, estimator.device_),  # leaves the caller's random state alone
+        ):
+            estimator.initialize()
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, AttributeError, RuntimeError) as exc:
+        # Trusted classes with values that do not fit them (lr=NaN, an
+        # augmentation among the callbacks): what torch or skorch says, as
+        # the loader's error.
+        raise CorruptCheckpointError(
+            f"{file} is not loaded: the estimator its parameters describe "
+            f"cannot be built ({type(exc).__name__}: {exc}). A parameter "
+            "given to from_checkpoint replaces the saved one."
+        ) from exc
     estimator.history_ = History(history)
     try:
         _restore_state(estimator, payload)
