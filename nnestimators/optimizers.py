@@ -78,9 +78,19 @@ class AdamOrSGD:
             return torch.optim.SGD
         if given & _ADAM_ONLY:
             return torch.optim.Adam
-        if isinstance(lr, int | float) and lr >= SGD_SIZED_LR:
+        if sgd_sized(lr):
             return torch.optim.SGD
         return torch.optim.Adam
+
+
+def sgd_sized(lr):
+    """Whether ``lr`` is a rate meant for SGD (0.05 or more)."""
+    return isinstance(lr, int | float) and lr >= SGD_SIZED_LR
+
+
+def learning_rate(net):
+    """The rate ``net``'s optimizer gets: ``optimizer__lr``, else ``lr``."""
+    return net.get_params_for("optimizer").get("lr", net.lr)
 
 
 def optimizer_class(net):
@@ -99,7 +109,4 @@ def trains_at_sgd_rate(net):
     smaller ones (skorch's MNIST notebook at ``lr=0.1``: 0.82 to 0.98
     accuracy over seeds on batches of 32, 0.95 to 0.96 on 128, as skorch).
     """
-    if optimizer_class(net) is not torch.optim.SGD:
-        return False
-    lr = net.get_params_for("optimizer").get("lr", net.lr)
-    return isinstance(lr, int | float) and lr >= SGD_SIZED_LR
+    return optimizer_class(net) is torch.optim.SGD and sgd_sized(learning_rate(net))

@@ -14,7 +14,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ..checkpoints import check_checkpoint_dir
-from ..optimizers import SGD_SIZED_LR, optimizer_class
+from ..optimizers import learning_rate, optimizer_class, sgd_sized
 from ..overrides import builds_own_components
 from .defaults import metric_names, monitor_required, uses_monitor
 from .metrics import make_scorers
@@ -118,8 +118,8 @@ def check_optimizer_arguments(estimator):
                 f"Invalid parameter {unknown[0]!r} for optimizer {name} (given as "
                 f"optimizer__{unknown[0]}). Valid parameters are: {valid!r}.{hint}"
             )
-    lr = given.get("lr", estimator.lr)
-    if optimizer in _ADAM and isinstance(lr, int | float) and lr >= SGD_SIZED_LR:
+    lr = learning_rate(estimator)
+    if optimizer in _ADAM and sgd_sized(lr):
         warnings.warn(
             f"lr={lr} is large for {name}, a rate meant for SGD (skorch's "
             f"default optimizer): {name} moves each weight by about lr per "
